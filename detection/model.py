@@ -1,0 +1,142 @@
+"""The detector network, its model card, and fp16 safetensors I/O.
+
+The network is timm's EfficientNet-V2-S with one logit, plus a small boundary head on
+the stride-8 feature map that predicts the blending boundary ``4*M*(1-M)`` of a
+self-blended fake (Face X-ray style dense supervision). The head is what lets the
+backbone learn from scratch, and its map is the explanation heatmap at inference.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import timm
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+BOUNDARY_STAGE = 2  # output of blocks[2]: stride 8, 64 channels in efficientnetv2_s
+
+
+@dataclass
+class ModelCard:
+    """Everything needed to run and to judge a set of weights (stored as JSON beside them)."""
+
+    name: str = "fakeme-effnetv2s"
+    version: str = "0.0.0"
+    architecture: str = "efficientnetv2_s"
+    input_size: int = 128
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    crop_margin: float = 1.3
+    threshold: float = 0.5
+    temperature: float = 1.0
+    boundary_stage: int = BOUNDARY_STAGE
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    learning_curve: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> ModelCard:
+        data = json.loads(Path(path).read_text())
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in ("mean", "std"):
+            if key in known:
+                known[key] = tuple(known[key])
+        return cls(**known)
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=2, sort_keys=False) + "\n")
+
+
+class BoundaryHead(nn.Module):
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, 64, 3, padding=1, bias=False),
+            nn.BatchNorm2d(64),
+            nn.SiLU(inplace=True),
+            nn.Conv2d(64, 1, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class FakeMENet(nn.Module):
+    """Returns ``(logit[N], boundary_logits[N,1,H/8,W/8])``; sigmoid(logit / T) is P(fake)."""
+
+    def __init__(self, architecture: str = "efficientnetv2_s", boundary_stage: int = BOUNDARY_STAGE) -> None:
+        super().__init__()
+        self.backbone = timm.create_model(architecture, pretrained=False, num_classes=1)
+        self.boundary_stage = boundary_stage
+        channels = self._stage_channels(boundary_stage)
+        self.boundary = BoundaryHead(channels)
+
+    def _stage_channels(self, stage: int) -> int:
+        with torch.no_grad():
+            x = self.backbone.bn1(self.backbone.conv_stem(torch.zeros(1, 3, 32, 32)))
+            for i, block in enumerate(self.backbone.blocks):
+                x = block(x)
+                if i == stage:
+                    return int(x.shape[1])
+        raise ValueError(f"boundary stage {stage} out of range")
+
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(final feature map before pooling, stage feature map used by the boundary head)."""
+        bb = self.backbone
+        x = bb.bn1(bb.conv_stem(x))
+        stage_map = x
+        for i, block in enumerate(bb.blocks):
+            x = block(x)
+            if i == self.boundary_stage:
+                stage_map = x
+        x = bb.bn2(bb.conv_head(x))
+        return x, stage_map
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features, stage_map = self.forward_features(x)
+        logit = self.backbone.forward_head(features).squeeze(1)
+        return logit, self.boundary(stage_map)
+
+
+def build_model(card: ModelCard) -> FakeMENet:
+    return FakeMENet(card.architecture, card.boundary_stage)
+
+
+def card_path_for(weights_path: str | Path) -> Path:
+    return Path(weights_path).with_suffix(".json")
+
+
+def save_detector(model: FakeMENet, card: ModelCard, weights_path: str | Path) -> Path:
+    """Write fp16 safetensors plus the JSON model card beside them."""
+    weights_path = Path(weights_path)
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        k: (v.detach().to(torch.float16) if v.is_floating_point() else v.detach()).contiguous().cpu()
+        for k, v in model.state_dict().items()
+    }
+    save_file(state, str(weights_path), metadata={"name": card.name, "version": card.version})
+    card.to_json(card_path_for(weights_path))
+    return weights_path
+
+
+def load_detector(weights_path: str | Path) -> tuple[FakeMENet, ModelCard]:
+    """Load weights (fp16 or fp32 safetensors) and their card; returns an fp32 model in eval mode."""
+    weights_path = Path(weights_path)
+    card_file = card_path_for(weights_path)
+    if not weights_path.is_file():
+        raise FileNotFoundError(f"detector weights not found: {weights_path}")
+    if not card_file.is_file():
+        raise FileNotFoundError(f"model card not found beside the weights: {card_file}")
+    card = ModelCard.from_json(card_file)
+    model = build_model(card)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(weights_path)).items()}
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    return model.to(memory_format=torch.channels_last), card

@@ -1,0 +1,1 @@
+"""Watermarked face-swap generation (SimSwap network, landmark engine; filled by the generation issue)."""

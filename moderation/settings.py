@@ -1,0 +1,246 @@
+"""Django settings for FakeME.
+
+Everything that differs between machines comes from the environment (django-environ);
+a ``.env`` file at the repository root is read when present (see ``.env.example``).
+The defaults are the embedded mode used by ``make run``: DEBUG on, SQLite, a local media
+folder and Celery tasks executed in-process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    # Real environment variables win over the file.
+    environ.Env.read_env(BASE_DIR / ".env")
+
+
+def _str(name: str, default: str) -> str:
+    """``env(name)``, treating an empty value (``VAR=`` in .env) as unset."""
+    return env(name, default="") or default
+
+
+DEBUG = env.bool("DEBUG", default=True)
+
+if DEBUG:
+    SECRET_KEY = _str("SECRET_KEY", "django-insecure-fakeme-dev-only-do-not-use-in-production")
+else:
+    SECRET_KEY = _str("SECRET_KEY", "")
+    if not SECRET_KEY:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is False")
+
+ALLOWED_HOSTS = [h for h in env.list("ALLOWED_HOSTS", default=[]) if h] or ["localhost", "127.0.0.1", "[::1]"]
+CSRF_TRUSTED_ORIGINS = [o for o in env.list("CSRF_TRUSTED_ORIGINS", default=[]) if o]
+
+# True on the CI machine (.ci/run); tests may use it to insist on services being present.
+FAKEME_CI = env.bool("FAKEME_CI", default=False)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally, no CDN
+    "moderation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "moderation.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "moderation.wsgi.application"
+ASGI_APPLICATION = "moderation.asgi.application"
+
+# --- Database -------------------------------------------------------------------------
+DATABASES = {"default": env.db_url_config(_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (throttles etc.): CACHE_URL, else Redis at REDIS_URL, else local memory ----------
+REDIS_URL = _str("REDIS_URL", "")
+CACHES = {"default": env.cache_url_config(_str("CACHE_URL", REDIS_URL or "locmemcache://"))}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = _str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media files -----------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = Path(_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Scan media go to S3-compatible object storage (AWS, MinIO, Naver Object Storage) when a bucket is set.
+AWS_STORAGE_BUCKET_NAME = _str("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+    from botocore.config import Config as _BotoConfig
+
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": _str("AWS_S3_ENDPOINT_URL", "") or None,
+            "region_name": _str("AWS_S3_REGION_NAME", "") or None,
+            "access_key": _str("AWS_ACCESS_KEY_ID", "") or None,
+            "secret_key": _str("AWS_SECRET_ACCESS_KEY", "") or None,
+            "default_acl": "private",  # media are never public; the API streams them after auth
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # Recent boto3 sends CRC checksum headers that many S3-compatible stores reject.
+            "client_config": _BotoConfig(
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                signature_version="s3v4",
+            ),
+        },
+    }
+
+# --- API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["moderation.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["moderation.throttling.PlatformRateThrottle"],
+    # Per-platform default; a platform's own `rate_limit` overrides it.
+    "DEFAULT_THROTTLE_RATES": {"platform": _str("API_RATE_LIMIT", "600/min")},
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "moderation.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FakeME API",
+    "DESCRIPTION": "Deepfake moderation: scans, verdicts, reports.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Scan API ---------------------------------------------------------------------------
+FAKEME_SCANS = {
+    # Images up to this size are scanned within the request (200); larger ones and videos go to Celery (202).
+    "SYNC_IMAGE_MAX_BYTES": int(_str("SCAN_SYNC_IMAGE_MAX_BYTES", str(8 * 1024 * 1024))),
+    "MAX_MEDIA_PER_SCAN": 8,
+    "MAX_HASHTAGS": 100,
+    # Media URL fetching: per-connection timeout, whole-download deadline, redirects followed.
+    "FETCH_TIMEOUT_S": float(_str("SCAN_FETCH_TIMEOUT_S", "10")),
+    "FETCH_DEADLINE_S": float(_str("SCAN_FETCH_DEADLINE_S", "30")),
+    "FETCH_MAX_REDIRECTS": 3,
+    "IDEMPOTENCY_TTL_HOURS": 24,
+    # Known-deepfake / allow banks: PDQ Hamming distance (of 256 bits) that counts as the same picture,
+    # and the PDQ quality below which a hash is too unreliable to match (flat, featureless images).
+    "PDQ_MAX_DISTANCE": 31,
+    "PDQ_MIN_QUALITY": 50,
+    # Webhooks: attempts in all, delay before retry n = BACKOFF_BASE_S * 2**(n-1) (+ jitter), capped.
+    "WEBHOOK_MAX_ATTEMPTS": int(_str("WEBHOOK_MAX_ATTEMPTS", "8")),
+    "WEBHOOK_BACKOFF_BASE_S": float(_str("WEBHOOK_BACKOFF_BASE_S", "10")),
+    "WEBHOOK_BACKOFF_MAX_S": 6 * 3600.0,
+    "WEBHOOK_TIMEOUT_S": float(_str("WEBHOOK_TIMEOUT_S", "10")),
+    # A video scan whose worker died this many times is failed rather than retried again.
+    "MAX_SCAN_ATTEMPTS": 3,
+}
+
+# --- Celery (namespace CELERY_, read by moderation/celery.py) -------------------------
+# No broker configured -> embedded mode: tasks run in-process, synchronously.
+CELERY_BROKER_URL = _str("CELERY_BROKER_URL", "") or None
+CELERY_RESULT_BACKEND = _str("CELERY_RESULT_BACKEND", "") or None
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+# A task whose worker process is killed goes back to the queue instead of being lost.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = _str("CELERY_DEFAULT_QUEUE", "celery")
+# Inference (video scans) has its own queue so webhook deliveries never wait behind a long video.
+FAKEME_INFERENCE_QUEUE = _str("CELERY_INFERENCE_QUEUE", "inference")
+CELERY_TASK_ROUTES = {"moderation.scan_process": {"queue": FAKEME_INFERENCE_QUEUE}}
+CELERY_BEAT_SCHEDULE = {
+    "media-retention-purge": {"task": "moderation.media_retention_purge", "schedule": 3600.0},
+}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+# Redis redelivers unacked tasks after visibility_timeout: keep it longer than the longest task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(_str("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+
+
+# --- Detector (read by the Django layer around detection/) ----------------------------
+def _weights_paths(raw: str) -> list[Path]:
+    paths = [Path(p.strip()).expanduser() for p in raw.split(",") if p.strip()]
+    return [p if p.is_absolute() else BASE_DIR / p for p in paths]
+
+
+FAKEME_DETECTOR = {
+    # One or more safetensors files (several = ensemble), comma-separated in DETECTOR_WEIGHTS.
+    "WEIGHTS": _weights_paths(
+        _str("DETECTOR_WEIGHTS", str(BASE_DIR / "detection/weights/fakeme-effnetv2s.safetensors"))
+    ),
+    "VIDEO_FPS": 2.0,
+    "MAX_VIDEO_SECONDS": 600,
+    "MAX_VIDEO_FRAMES": 300,  # sampled frames; longer videos are sampled more sparsely
+    "MAX_PIXELS": 50_000_000,
+    "MIN_FACE_SIZE": 40,
+    # torch intra-op threads; None (DETECTOR_THREADS unset or 0) = torch's default.
+    "THREADS": int(_str("DETECTOR_THREADS", "0")) or None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": _str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": _str("DJANGO_LOG_LEVEL", "INFO"), "propagate": False},
+    },
+}

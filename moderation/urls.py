@@ -1,0 +1,33 @@
+"""Root URL configuration."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from moderation.health import healthz, readyz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("api/v1/", include("moderation.api.urls")),
+    # The schema and its browsable UIs are public documentation; their assets come from
+    # drf-spectacular-sidecar through staticfiles, never from a CDN.
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        name="api-schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api-schema", authentication_classes=[], permission_classes=[]
+        ),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", authentication_classes=[], permission_classes=[]),
+        name="api-redoc",
+    ),
+]

@@ -1,0 +1,1 @@
+"""User reports, review queue, decisions, appeals, audit log, console views (filled by the reports issue)."""

@@ -1,0 +1,111 @@
+"""The classifier: a real EfficientNet-V2-S forward, calibrated ensembles, heatmaps, the cache."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from fakeme_media import make_random_weights
+
+from detection.classifier import Classifier, get_classifier
+from detection.engine import Detector
+from detection.errors import ModelUnavailable
+from detection.model import load_detector
+
+
+@pytest.fixture(scope="session")
+def face_crops(
+    detector: Detector, astronaut: np.ndarray, face_box: tuple[float, float, float, float]
+) -> list[np.ndarray]:
+    crop = detector.classifier.crop(astronaut, face_box)
+    return [crop, np.ascontiguousarray(crop[:, ::-1])]
+
+
+@pytest.fixture(scope="session")
+def weight_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two different random models with different temperatures and thresholds."""
+    folder = tmp_path_factory.mktemp("ensemble")
+    a = make_random_weights(folder / "a.safetensors", seed=1, temperature=1.5, threshold=0.4, name="a")
+    b = make_random_weights(folder / "b.safetensors", seed=2, temperature=3.0, threshold=0.7, name="b")
+    return a, b
+
+
+def test_forward_shapes_and_ranges(detector: Detector, face_crops: list[np.ndarray]) -> None:
+    classifier = detector.classifier
+    size = classifier.input_size
+    assert face_crops[0].shape == (size, size, 3) and face_crops[0].dtype == np.uint8
+    out = classifier.forward(face_crops, with_heatmaps=True)
+    assert len(out.probabilities) == 2 and all(0.0 <= p <= 1.0 for p in out.probabilities)
+    assert all(np.isfinite(out.logits))
+    assert out.heatmaps is not None and len(out.heatmaps) == 2
+    for heat in out.heatmaps:
+        assert heat.shape == (size, size) and heat.dtype == np.float32
+        assert 0.0 <= heat.min() <= heat.max() <= 1.0
+    # Batching must not change a face's score.
+    single = classifier.logits(face_crops[:1])[0]
+    assert single == pytest.approx(out.logits[0], rel=1e-4, abs=1e-4)
+    assert classifier.predict([]) == []
+
+
+def test_matches_the_raw_network(weights_path: Path, face_crops: list[np.ndarray]) -> None:
+    """The calibrated logit is the network's logit over its card's temperature, on card-normalised input."""
+    model, card = load_detector(weights_path)
+    x = torch.from_numpy(np.stack(face_crops)).permute(0, 3, 1, 2).float() / 255.0
+    x = (x - torch.tensor(card.mean).view(1, 3, 1, 1)) / torch.tensor(card.std).view(1, 3, 1, 1)
+    with torch.inference_mode():
+        raw, boundary = model(x)
+    assert boundary.shape == (2, 1, card.input_size // 8, card.input_size // 8)
+    ours = Classifier([weights_path]).logits(face_crops)
+    np.testing.assert_allclose(ours, raw.double().numpy() / card.temperature, rtol=1e-4, atol=1e-4)
+
+
+def test_ensemble_averages_calibrated_logits(
+    weight_pair: tuple[Path, Path], face_crops: list[np.ndarray]
+) -> None:
+    a, b = weight_pair
+    only_a, only_b, both = Classifier([a]), Classifier([b]), Classifier([a, b])
+    la, lb, lab = (np.array(c.logits(face_crops)) for c in (only_a, only_b, both))
+    assert not np.allclose(la, lb)  # really two different models
+    np.testing.assert_allclose(lab, (la + lb) / 2, rtol=1e-6)
+    expected = 1.0 / (1.0 + np.exp(-lab))
+    np.testing.assert_allclose(both.predict(face_crops), expected, rtol=1e-9)
+    info = both.info
+    assert info.name == "a+b" and info.temperatures == [1.5, 3.0]
+    assert both.threshold == pytest.approx(0.4)  # the first card's
+    assert Classifier([a, b], threshold=0.9).threshold == pytest.approx(0.9)
+    heat = both.heatmaps(face_crops[:1])[0]
+    ha, hb = only_a.heatmaps(face_crops[:1])[0], only_b.heatmaps(face_crops[:1])[0]
+    np.testing.assert_allclose(heat, (ha + hb) / 2, atol=1e-5)
+
+
+def test_gradcam(detector: Detector, face_crops: list[np.ndarray]) -> None:
+    cam = detector.classifier.gradcam(face_crops[0])
+    size = face_crops[0].shape[0]
+    assert cam.shape == (size, size)
+    assert 0.0 <= cam.min() and cam.max() <= 1.0
+    assert all(p.grad is None for p in detector.classifier.models[0].parameters())
+
+
+def test_missing_or_mismatched_weights(tmp_path: Path, weight_pair: tuple[Path, Path]) -> None:
+    with pytest.raises(ModelUnavailable) as err:
+        get_classifier([tmp_path / "nope.safetensors"])
+    assert err.value.code == "model_unavailable"
+    with pytest.raises(ModelUnavailable):
+        Classifier([])
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a safetensors file")
+    (tmp_path / "broken.json").write_text(weight_pair[0].with_suffix(".json").read_text())
+    with pytest.raises(ModelUnavailable, match="broken"):
+        Classifier([broken])
+
+
+def test_process_wide_cache(weights_path: Path, detector: Detector, weight_pair: tuple[Path, Path]) -> None:
+    assert get_classifier([weights_path]) is detector.classifier
+    assert get_classifier(str(weights_path)) is detector.classifier
+    # Concurrent first use loads the model once and hands every thread the same instance.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        loaded = list(pool.map(lambda _: get_classifier([weight_pair[1]]), range(4)))
+    assert all(c is loaded[0] for c in loaded)

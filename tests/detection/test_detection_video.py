@@ -1,0 +1,167 @@
+"""Video: real files written with OpenCV, sampling by grab/retrieve, limits, aggregation, timeline."""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from fakeme_media import moving_face_frame, write_video
+from PIL import Image
+
+from detection import video as video_module
+from detection.engine import Detector, VideoResult
+from detection.errors import CorruptMedia, UnsupportedMedia, VideoTooLong
+from detection.plots import timeline_png
+from detection.video import VideoReader, sample_frames
+
+
+def test_reader_samples_at_two_fps(face_video: Path) -> None:
+    with VideoReader(face_video, fps=2.0) as reader:
+        info = reader.info
+        assert (info.width, info.height) == (320, 240)
+        assert info.fps == pytest.approx(10.0) and info.fps_reliable
+        assert info.frame_count == 30 and info.duration_s == pytest.approx(3.0)
+        assert reader.expected_samples == 6
+        samples = list(reader.frames())
+    assert [i for i, _, _ in samples] == [0, 5, 10, 15, 20, 25]
+    assert [t for _, t, _ in samples] == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    rgb = samples[0][2]
+    assert rgb.shape == (240, 320, 3) and rgb.dtype == np.uint8
+    assert rgb[5, 300, 2] > rgb[5, 300, 0]  # the blue-ish background came back as RGB, not BGR
+
+
+def test_rates_and_caps(face_video: Path) -> None:
+    every = list(sample_frames(face_video, fps=30.0))  # faster than the video: every frame once
+    assert [i for i, _, _ in every] == list(range(30))
+    with VideoReader(face_video, fps=2.0, max_frames=3) as reader:  # the cap spreads samples over 3 s
+        assert [i for i, _, _ in reader.frames()] == [0, 10, 20]
+        assert not reader.truncated
+    with pytest.raises(VideoTooLong) as err:
+        VideoReader(face_video, max_seconds=2.0)
+    assert err.value.code == "video_too_long"
+
+
+_REAL_CAPTURE = cv2.VideoCapture
+
+
+class _BrokenFpsCapture:
+    """A capture whose container reports a nonsense frame rate."""
+
+    def __init__(self, *args: object) -> None:
+        self._cap = _REAL_CAPTURE(*args)
+
+    def get(self, prop: int) -> float:
+        return math.nan if prop == cv2.CAP_PROP_FPS else self._cap.get(prop)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._cap, name)
+
+
+def test_broken_fps_uses_frame_timestamps(face_video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(video_module.cv2, "VideoCapture", _BrokenFpsCapture)
+    with VideoReader(face_video, fps=2.0) as reader:
+        assert not reader.info.fps_reliable and reader.info.duration_s is None
+        samples = list(reader.frames())
+    # Timestamps come from the stream (10 fps), so sampling stays at 2 per second of video.
+    assert [i for i, _, _ in samples] == [0, 5, 10, 15, 20, 25]
+
+
+def test_analyze_video_timeline(detector: Detector, face_video: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    result = detector.analyze_video(face_video, progress=lambda done, total: calls.append((done, total)))
+    assert isinstance(result, VideoResult)
+    assert result.frames_sampled == 6 and len(result.frames) == 6
+    assert result.fps == pytest.approx(10.0) and result.duration_s == pytest.approx(3.0)
+    assert [f.timestamp for f in result.frames] == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    assert calls == [(i, 6) for i in range(1, 7)]
+    assert result.frames_with_faces >= 5  # the sliding face is found in (nearly) every sample
+    scored = [f.probability for f in result.frames if f.probability is not None]
+    assert all(0.0 <= p <= 1.0 for p in scored)
+    for frame in result.frames:
+        if frame.faces:
+            assert frame.probability == max(face.probability for face in frame.faces)
+    # The face slides left to right.
+    centres = [(f.faces[0].box[0] + f.faces[0].box[2]) / 2 for f in result.frames if f.faces]
+    assert centres == sorted(centres)
+    assert result.aggregation == "mean"
+    assert result.aggregate["mean"] == pytest.approx(float(np.mean(scored)))
+    assert result.probability == result.aggregate["mean"]
+    assert result.verdict == ("fake" if result.probability >= detector.threshold else "real")
+    data = result.to_dict()
+    assert data["kind"] == "video" and len(data["frames"]) == 6
+    png = timeline_png(result)
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+
+
+def test_video_bytes_and_dispatch(detector: Detector, face_video: Path) -> None:
+    result = detector.analyze(face_video.read_bytes())
+    assert isinstance(result, VideoResult) and result.frames_sampled == 6
+
+
+def test_frames_without_faces(detector: Detector, tmp_path: Path, face_sprite: np.ndarray) -> None:
+    """A face only in the first second: later frames are recorded with no probability."""
+    blank = np.full((240, 320, 3), 90, np.uint8)
+    path = write_video(
+        tmp_path / "half.avi",
+        lambda i: moving_face_frame(face_sprite, i, 10) if i < 10 else blank,
+        20,
+        fps=10.0,
+        fourcc="MJPG",
+    )
+    result = detector.analyze(path)
+    assert isinstance(result, VideoResult) and result.frames_sampled == 4
+    assert [f.probability is None for f in result.frames] == [False, False, True, True]
+    assert result.verdict != "not_applicable"
+    assert Image.open(io.BytesIO(timeline_png(result))).format == "PNG"
+
+    empty = write_video(tmp_path / "nobody.mp4", lambda i: blank, 10, fps=10.0)
+    nobody = detector.analyze(empty)
+    assert nobody.verdict == "not_applicable" and nobody.probability is None
+    assert nobody.aggregate == {"mean": None, "confident": None}
+    assert Image.open(io.BytesIO(timeline_png(nobody))).format == "PNG"
+
+
+def test_truncated_video_is_corrupt(detector: Detector, face_video: Path, tmp_path: Path) -> None:
+    data = face_video.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:200])
+    started = time.perf_counter()
+    with pytest.raises(CorruptMedia) as err:
+        detector.analyze(cut)
+    assert err.value.code == "corrupt_media"
+    assert time.perf_counter() - started < 2.0
+
+
+def test_image_is_not_a_video(detector: Detector, astronaut_jpeg: bytes) -> None:
+    with pytest.raises(UnsupportedMedia):
+        detector.analyze_video(astronaut_jpeg)
+
+
+def test_shared_dfdc_clip(detector: Detector, shared_data_dir: Path) -> None:
+    clip = shared_data_dir / "video" / "dfdc-real-lynaeydofd.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} is absent")
+    result = detector.analyze(clip)
+    assert isinstance(result, VideoResult)
+    expected = math.ceil(result.duration_s * 2.0 - 1e-9)
+    assert abs(result.frames_sampled - expected) <= 1
+    assert result.frames_with_faces >= 0.8 * result.frames_sampled
+    assert result.verdict in ("fake", "real")
+
+
+@pytest.mark.parametrize(("suffix", "fourcc"), [(".webm", "VP80"), (".mov", "mp4v"), (".avi", "MJPG")])
+def test_containers(
+    detector: Detector, tmp_path: Path, face_sprite: np.ndarray, suffix: str, fourcc: str
+) -> None:
+    path = write_video(
+        tmp_path / f"clip{suffix}", lambda i: moving_face_frame(face_sprite, i, 10), 10, fourcc=fourcc
+    )
+    result = detector.analyze(path)
+    assert isinstance(result, VideoResult)
+    assert [f.timestamp for f in result.frames] == pytest.approx([0.0, 0.5])
+    assert result.frames_with_faces == 2

@@ -1,0 +1,1 @@
+"""Embed / recover a keyed invisible watermark (filled by the watermark issue)."""
