@@ -21,7 +21,7 @@ STAMP := $(VENV)/.installed-$(REQ_HASH)
 # resulting "Location ... is ignored" noise (`|| true`: grep exits 1 when it prints nothing).
 PIP_FILTER := 2>&1 | { grep -v 'is ignored' || true; }
 
-.PHONY: venv run test lint format bench
+.PHONY: venv run test lint format bench bench-scan
 
 venv: $(STAMP)
 
@@ -35,6 +35,7 @@ $(STAMP):
 
 run: venv
 	$(PY) manage.py migrate
+	$(PY) manage.py demo_setup
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: venv
@@ -52,3 +53,7 @@ format: venv
 
 bench: venv
 	$(PY) bench/detect.py $(ARGS)
+
+# The scan API under gunicorn + PostgreSQL + Redis against the engine alone (needs both running).
+bench-scan: venv
+	$(PY) bench/scan_api.py $(ARGS)

@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moderation.settings")
 
@@ -34,14 +34,8 @@ def _load_model() -> None:
 
 @worker_process_init.connect
 def _on_worker_process_init(**_: Any) -> None:
-    """Prefork pool: each child process loads the model once."""
+    """Sent in each prefork child and by the solo pool: every process that runs tasks loads the model once.
+
+    (The threads pool sends no such signal; there the model loads on the first task, once per process.)
+    """
     _load_model()
-
-
-@worker_init.connect
-def _on_worker_init(sender: Any = None, **_: Any) -> None:
-    """Solo/threads pools run tasks in the main process: load the model there before consuming."""
-    pool = getattr(sender, "pool_cls", "")
-    name = pool if isinstance(pool, str) else getattr(pool, "__module__", "")
-    if "prefork" not in name:
-        _load_model()

@@ -161,7 +161,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
@@ -187,6 +186,10 @@ FAKEME_SCANS = {
     "WEBHOOK_TIMEOUT_S": float(_str("WEBHOOK_TIMEOUT_S", "10")),
     # A video scan whose worker died this many times is failed rather than retried again.
     "MAX_SCAN_ATTEMPTS": 3,
+    # A scan task is stopped (failed with scan_timeout) after the soft limit and killed at the hard one;
+    # CELERY_VISIBILITY_TIMEOUT must stay above the hard limit or Redis would hand the task out twice.
+    "SCAN_SOFT_TIME_LIMIT_S": 1800,
+    "SCAN_TIME_LIMIT_S": 2100,
 }
 
 # --- Celery (namespace CELERY_, read by moderation/celery.py) -------------------------
@@ -199,6 +202,8 @@ CELERY_TASK_ACKS_LATE = True
 # A task whose worker process is killed goes back to the queue instead of being lost.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Workers log through Django's LOGGING (Celery's own root handler would print every line twice).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = _str("CELERY_DEFAULT_QUEUE", "celery")
 # Inference (video scans) has its own queue so webhook deliveries never wait behind a long video.
 FAKEME_INFERENCE_QUEUE = _str("CELERY_INFERENCE_QUEUE", "inference")
@@ -233,6 +238,19 @@ FAKEME_DETECTOR = {
     # torch intra-op threads; None (DETECTOR_THREADS unset or 0) = torch's default.
     "THREADS": int(_str("DETECTOR_THREADS", "0")) or None,
 }
+
+# --- Watermark (read by the Django layer around watermark/) ---------------------------
+# Secret of the keyed watermark: whoever holds it can read and forge marks. Previous keys
+# (comma-separated) are still tried on recovery after a rotation, current key first.
+if DEBUG:
+    WATERMARK_KEY = _str("WATERMARK_KEY", "fakeme-insecure-development-watermark-key").encode()
+else:
+    WATERMARK_KEY = _str("WATERMARK_KEY", "").encode()
+    if not WATERMARK_KEY:
+        raise ImproperlyConfigured("WATERMARK_KEY must be set when DEBUG is False")
+WATERMARK_PREVIOUS_KEYS = [
+    k.strip().encode() for k in _str("WATERMARK_PREVIOUS_KEYS", "").split(",") if k.strip()
+]
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from moderation.health import healthz, readyz
 
@@ -11,8 +11,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("api/v1/", include("moderation.api.urls")),
-    # The schema and its browsable UIs are public documentation; their assets come from
-    # drf-spectacular-sidecar through staticfiles, never from a CDN.
+    # The schema and its browsable UI (Swagger UI) are public documentation; the UI's assets come
+    # from drf-spectacular-sidecar through staticfiles, never from a CDN. (drf-spectacular's Redoc
+    # page is not offered: its template loads Google Fonts.)
     path(
         "api/schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
@@ -24,10 +25,5 @@ urlpatterns = [
             url_name="api-schema", authentication_classes=[], permission_classes=[]
         ),
         name="api-docs",
-    ),
-    path(
-        "api/redoc/",
-        SpectacularRedocView.as_view(url_name="api-schema", authentication_classes=[], permission_classes=[]),
-        name="api-redoc",
     ),
 ]

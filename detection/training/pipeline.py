@@ -64,6 +64,7 @@ def train_and_export(
     torch.set_num_threads(cfg.threads)
     results = final_evaluation(model, card, data.eval_sets)
     card.temperature = results["temperature"]
+    card.threshold = results["threshold"]
     card.metrics = card_metrics(results)
     save_detector(model, card, weights_out)
     if report_md is not None:

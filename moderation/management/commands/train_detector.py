@@ -61,6 +61,10 @@ class Command(BaseCommand):
             help="first prove the net can memorise this many samples (0: skip)",
         )
         parser.add_argument("--overfit-steps", type=int, default=120)
+        parser.add_argument(
+            "--init-weights", default=None, help="start from these weights (e.g. continue the bundled model)"
+        )
+        parser.add_argument("--report-note", default="", help="a paragraph added to the report (run history)")
         add_training_arguments(parser, default_steps=3000)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -68,7 +72,11 @@ class Command(BaseCommand):
             if not Path(folder).is_dir():
                 raise CommandError(f"not a folder: {folder}")
         cfg = config_from_options(
-            options, real_dirs=options["data"], gan_dirs=options["gan"], fake_dirs=options["fake"]
+            options,
+            real_dirs=options["data"],
+            gan_dirs=options["gan"],
+            fake_dirs=options["fake"],
+            init_weights=options["init_weights"],
         )
         extra = {}
         if options["overfit_check"]:
@@ -81,6 +89,8 @@ class Command(BaseCommand):
                 f"{result['train_auc']:.4f}, accuracy {result['train_accuracy']:.4f} "
                 f"({result['minutes']} min)."
             )
+        if options["report_note"]:
+            extra["Run history"] = options["report_note"]
         metrics = train_and_export(
             cfg, weights_target(options), Path(options["report"]), log=self.stdout.write, extra_sections=extra
         )

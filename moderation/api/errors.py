@@ -1,0 +1,67 @@
+"""Custom DRF exception handler: every error becomes ``{"error": {"code", "message", "fields"}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from detection.errors import DetectionError
+from moderation.errors import ApplicationError, from_detection_error
+
+# Stable codes for DRF's own exceptions (its default codes are not all stable or descriptive).
+_DRF_CODES: dict[type[exceptions.APIException], str] = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_content_type",
+    exceptions.Throttled: "throttled",
+    exceptions.ParseError: "malformed_request",
+}
+
+
+def _error(code: str, message: str, http_status: int, fields: dict[str, Any] | None = None) -> Response:
+    return Response({"error": {"code": code, "message": message, "fields": fields or {}}}, status=http_status)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DetectionError):
+        exc = from_detection_error(exc)
+    if isinstance(exc, ApplicationError):
+        set_rollback()
+        response = _error(exc.code, exc.message, exc.status, exc.fields)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a bug: let Django log it and answer 500
+
+    set_rollback()
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response = _error(
+            "invalid", "The request is invalid; see fields.", status.HTTP_400_BAD_REQUEST, detail
+        )
+    elif isinstance(exc, exceptions.AuthenticationFailed):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "authentication_failed"
+        response = _error(code, str(exc.detail), exc.status_code)
+    else:
+        code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
+        response = _error(code or str(exc.default_code), str(exc.detail), exc.status_code)
+    # WWW-Authenticate (401) and Retry-After (429), as DRF's own handler sets them.
+    if getattr(exc, "auth_header", None):
+        response["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        response["Retry-After"] = str(int(exc.wait))
+    return response

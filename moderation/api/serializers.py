@@ -1,0 +1,167 @@
+"""Serializers translate only: request fields in, the scan's public representation out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from moderation.models import BankEntry, Scan, ScanMedia
+
+# -- input -------------------------------------------------------------------------------
+
+
+class ScanCreateInputSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    author_id = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    hashtags = serializers.ListField(
+        child=serializers.CharField(max_length=100, trim_whitespace=False),
+        required=False,
+        default=list,
+        max_length=100,
+        help_text="The post's hashtags, as the author wrote them.",
+    )
+    media_urls = serializers.ListField(
+        child=serializers.CharField(max_length=2000),
+        required=False,
+        default=list,
+        max_length=8,
+        help_text="http(s) URLs of media the platform hosts (fetched by FakeME; public addresses only).",
+    )
+
+
+class ScanCreateMultipartSerializer(ScanCreateInputSerializer):
+    """Schema only: the multipart form, with files under ``media`` (repeat the field for several)."""
+
+    media = serializers.ListField(child=serializers.FileField(), required=False)
+
+
+class KnownFakeCreateInputSerializer(serializers.Serializer):
+    media = serializers.FileField(required=False)
+    media_url = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    scan_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+    media_index = serializers.IntegerField(required=False, default=0, min_value=0)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+# -- output ------------------------------------------------------------------------------
+
+
+class ProgressSerializer(serializers.Serializer):
+    percent = serializers.IntegerField(source="progress_percent")
+    frames_done = serializers.IntegerField()
+    frames_total = serializers.IntegerField()
+
+
+class ModelInfoSerializer(serializers.Serializer):
+    name = serializers.CharField(source="model_name")
+    version = serializers.CharField(source="model_version")
+    threshold = serializers.FloatField(allow_null=True, help_text="The threshold this verdict used.")
+    model_threshold = serializers.FloatField(allow_null=True, help_text="The model card's own threshold.")
+
+
+class ErrorInfoSerializer(serializers.Serializer):
+    code = serializers.CharField(source="error_code")
+    message = serializers.CharField(source="error_message")
+
+
+class BankMatchSerializer(serializers.Serializer):
+    id = serializers.UUIDField(allow_null=True, help_text="Set for the platform's own entries only.")
+    bank = serializers.ChoiceField(choices=BankEntry.Bank.choices)
+    source = serializers.ChoiceField(choices=BankEntry.Source.choices)
+    distance = serializers.IntegerField(allow_null=True, help_text="PDQ bits differing (of 256).")
+    media_index = serializers.IntegerField(required=False)
+
+
+class ScanMediaOutputSerializer(serializers.ModelSerializer):
+    verdict = serializers.SerializerMethodField()
+    decided_by = serializers.SerializerMethodField()
+    known_deepfake_matches = BankMatchSerializer(many=True, source="known_matches")
+    stored = serializers.SerializerMethodField()
+    result = serializers.JSONField(allow_null=True, help_text="Faces (images) or frames (videos), timings.")
+    watermark = serializers.JSONField(allow_null=True)
+
+    class Meta:
+        model = ScanMedia
+        fields = [
+            "index", "kind", "format", "size_bytes", "source_url", "original_name", "sha256", "pdq",
+            "pdq_quality", "verdict", "probability", "decided_by", "reasons", "known_deepfake_matches",
+            "watermark", "result", "stored",
+        ]  # fmt: skip
+
+    def get_verdict(self, media: ScanMedia) -> str | None:
+        return media.verdict or None
+
+    def get_decided_by(self, media: ScanMedia) -> str | None:
+        return media.decided_by or None
+
+    def get_stored(self, media: ScanMedia) -> bool:
+        """Whether the file is still stored (false after the retention period)."""
+        return bool(media.storage_key)
+
+
+class ScanOutputSerializer(serializers.ModelSerializer):
+    progress = ProgressSerializer(source="*")
+    verdict = serializers.SerializerMethodField()
+    decided_by = serializers.SerializerMethodField()
+    hashtags = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
+    known_deepfake_matches = BankMatchSerializer(many=True, source="known_matches")
+    watermark = serializers.JSONField(allow_null=True, help_text="Reserved for FakeME's own watermark.")
+    media = ScanMediaOutputSerializer(many=True)
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Scan
+        fields = [
+            "id", "status", "mode", "progress", "external_id", "author_id", "verdict", "probability",
+            "decided_by", "reasons", "tagged", "observe_only", "hashtags", "hashtags_in", "model",
+            "known_deepfake_matches", "watermark", "media", "error", "timings_ms", "created_at",
+            "started_at", "completed_at",
+        ]  # fmt: skip
+
+    def _done(self, scan: Scan) -> bool:
+        return scan.status == Scan.Status.COMPLETED
+
+    def get_verdict(self, scan: Scan) -> str | None:
+        return scan.verdict or None
+
+    def get_decided_by(self, scan: Scan) -> str | None:
+        return scan.decided_by or None
+
+    def get_hashtags(self, scan: Scan) -> list[str] | None:
+        """The hashtags to publish; null until the scan has completed."""
+        return list(scan.hashtags_out) if self._done(scan) else None
+
+    @extend_schema_field(ModelInfoSerializer(allow_null=True))
+    def get_model(self, scan: Scan) -> dict[str, Any] | None:
+        return ModelInfoSerializer(scan).data if scan.model_name else None
+
+    @extend_schema_field(ErrorInfoSerializer(allow_null=True))
+    def get_error(self, scan: Scan) -> dict[str, Any] | None:
+        return ErrorInfoSerializer(scan).data if scan.error_code else None
+
+
+class ScanMediaSummarySerializer(ScanMediaOutputSerializer):
+    """A media item in scan lists: everything but the per-face/per-frame ``result``."""
+
+    class Meta(ScanMediaOutputSerializer.Meta):
+        fields = [f for f in ScanMediaOutputSerializer.Meta.fields if f != "result"]
+
+
+class ScanSummarySerializer(ScanOutputSerializer):
+    """A scan in lists; GET /scans/{id} has the per-face and per-frame results."""
+
+    media = ScanMediaSummarySerializer(many=True)
+
+
+class KnownFakeOutputSerializer(serializers.ModelSerializer):
+    scan_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BankEntry
+        fields = ["id", "sha256", "pdq", "pdq_quality", "note", "scan_id", "created_at"]
+
+    def get_scan_id(self, entry: BankEntry) -> str | None:
+        return str(entry.scan_media.scan_id) if entry.scan_media_id and entry.scan_media else None

@@ -1,0 +1,228 @@
+"""API v1 views: authenticate (API key), parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from moderation.api.serializers import (
+    KnownFakeCreateInputSerializer,
+    KnownFakeOutputSerializer,
+    ScanCreateInputSerializer,
+    ScanCreateMultipartSerializer,
+    ScanOutputSerializer,
+    ScanSummarySerializer,
+)
+from moderation.auth import PlatformClient
+from moderation.errors import ApplicationError
+from moderation.models import Platform, Scan
+from moderation.selectors import known_fake_get, known_fake_list, scan_get, scan_list, scan_media_get
+from moderation.services.banks import bank_entry_delete, known_fake_submit
+from moderation.services.scans import scan_submit
+
+_TRUE = {"1", "true", "yes", "on"}
+_CONTENT_TYPES = {"mov": "video/quicktime", "avi": "video/x-msvideo"}  # the rest are kind/format
+_FORM_OVERHEAD = 1024 * 1024  # multipart boundaries and text fields around the files
+
+
+def _platform(request: Request) -> Platform:
+    client = request.user
+    assert isinstance(client, PlatformClient)  # DEFAULT_PERMISSION_CLASSES: IsAuthenticated
+    return client.platform
+
+
+def _refuse_oversized_body(request: Request, platform: Platform) -> None:
+    """Answer 413 from the Content-Length alone, before a byte of an oversized body is parsed."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    limit = platform.max_upload_bytes * settings.FAKEME_SCANS["MAX_MEDIA_PER_SCAN"] + _FORM_OVERHEAD
+    if length > limit:
+        raise ApplicationError("media_too_large", f"The request exceeds {limit:,} bytes.", status=413)
+
+
+class ScanPagination(CursorPagination):
+    ordering = "-created_at"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+_ERRORS = {
+    400: OpenApiResponse(description="Invalid request (code: invalid, no_media, ...)"),
+    401: OpenApiResponse(description="Missing, invalid or revoked API key"),
+    404: OpenApiResponse(description="Not found (or another platform's)"),
+    409: OpenApiResponse(description="Idempotency-Key reused with a different request"),
+    413: OpenApiResponse(description="Media too large"),
+    415: OpenApiResponse(description="Unsupported request content type or media format"),
+    422: OpenApiResponse(description="Media could not be fetched or analysed"),
+    429: OpenApiResponse(description="Throttled"),
+}
+
+
+class ScanListCreateApi(APIView):
+    @extend_schema(
+        operation_id="scans_create",
+        summary="Scan a post's media before it is published",
+        request={
+            "multipart/form-data": ScanCreateMultipartSerializer,
+            "application/json": ScanCreateInputSerializer,
+        },
+        parameters=[
+            OpenApiParameter(
+                "async", OpenApiTypes.BOOL, OpenApiParameter.QUERY, description="Always queue (202)."
+            ),
+            OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER),
+        ],
+        responses={
+            200: OpenApiResponse(ScanOutputSerializer, description="Scanned now (images)"),
+            202: OpenApiResponse(ScanOutputSerializer, description="Queued (videos, ?async=1)"),
+            **_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        platform = _platform(request)
+        _refuse_oversized_body(request, platform)
+        serializer = ScanCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        submission = scan_submit(
+            platform=platform,
+            uploads=request.FILES.getlist("media"),
+            media_urls=data["media_urls"],
+            external_id=data["external_id"],
+            author_id=data["author_id"],
+            hashtags=data["hashtags"],
+            force_async=request.query_params.get("async", "").lower() in _TRUE,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
+        scan = submission.scan
+        queued = scan.mode == Scan.Mode.ASYNC
+        response = Response(
+            ScanOutputSerializer(scan).data, status=status.HTTP_202_ACCEPTED if queued else status.HTTP_200_OK
+        )
+        if queued:
+            response["Location"] = reverse("api-scan-detail", kwargs={"scan_id": scan.pk})
+        if submission.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+    @extend_schema(
+        operation_id="scans_list",
+        summary="The platform's scans, newest first (per-face/per-frame results: GET the scan)",
+        parameters=[
+            OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.QUERY)
+            for name in ("external_id", "author_id", "verdict", "status")
+        ],
+        responses={200: ScanSummarySerializer(many=True), 401: _ERRORS[401], 429: _ERRORS[429]},
+    )
+    def get(self, request: Request) -> Response:
+        scans = scan_list(
+            platform=_platform(request), filters=request.query_params.dict(), with_results=False
+        )
+        paginator = ScanPagination()
+        page = paginator.paginate_queryset(scans, request, view=self)
+        return paginator.get_paginated_response(ScanSummarySerializer(page, many=True).data)
+
+
+class ScanDetailApi(APIView):
+    @extend_schema(
+        operation_id="scans_retrieve",
+        summary="A scan: status, progress, and once completed the verdict and hashtags",
+        responses={200: ScanOutputSerializer, 401: _ERRORS[401], 404: _ERRORS[404]},
+    )
+    def get(self, request: Request, scan_id: UUID) -> Response:
+        return Response(ScanOutputSerializer(scan_get(platform=_platform(request), scan_id=scan_id)).data)
+
+
+class ScanMediaContentApi(APIView):
+    @extend_schema(
+        operation_id="scans_media_content",
+        summary="Download a scan's stored media file (until its retention period ends)",
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            401: _ERRORS[401],
+            404: _ERRORS[404],
+            410: OpenApiResponse(description="Deleted after the retention period"),
+        },
+    )
+    def get(self, request: Request, scan_id: UUID, index: int) -> FileResponse:
+        media = scan_media_get(platform=_platform(request), scan_id=scan_id, index=index)
+        if not media.storage_key:
+            raise ApplicationError(
+                "media_expired", "The media was deleted after its retention period.", status=410
+            )
+        content_type = _CONTENT_TYPES.get(media.format, f"{media.kind}/{media.format}")
+        response = FileResponse(default_storage.open(media.storage_key, "rb"), content_type=content_type)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class KnownFakeListCreateApi(APIView):
+    @extend_schema(
+        operation_id="known_fakes_create",
+        summary="Submit media the platform knows to be a deepfake (file, URL, or one of its scans)",
+        request={
+            "multipart/form-data": KnownFakeCreateInputSerializer,
+            "application/json": KnownFakeCreateInputSerializer,
+        },
+        responses={201: KnownFakeOutputSerializer, **_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        platform = _platform(request)
+        _refuse_oversized_body(request, platform)
+        serializer = KnownFakeCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = serializer.validated_data
+        entry = known_fake_submit(
+            platform=platform,
+            upload=data.get("media"),
+            media_url=data["media_url"],
+            scan_id=data["scan_id"],
+            media_index=data["media_index"],
+            note=data["note"],
+        )
+        return Response(KnownFakeOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="known_fakes_list",
+        summary="The known fakes this platform submitted",
+        responses={200: KnownFakeOutputSerializer(many=True), 401: _ERRORS[401]},
+    )
+    def get(self, request: Request) -> Response:
+        entries = known_fake_list(platform=_platform(request)).select_related("scan_media")
+        paginator = ScanPagination()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        return paginator.get_paginated_response(KnownFakeOutputSerializer(page, many=True).data)
+
+
+class KnownFakeDetailApi(APIView):
+    @extend_schema(
+        operation_id="known_fakes_retrieve",
+        responses={200: KnownFakeOutputSerializer, 401: _ERRORS[401], 404: _ERRORS[404]},
+    )
+    def get(self, request: Request, entry_id: UUID) -> Response:
+        entry = known_fake_get(platform=_platform(request), entry_id=entry_id)
+        return Response(KnownFakeOutputSerializer(entry).data)
+
+    @extend_schema(
+        operation_id="known_fakes_destroy",
+        summary="Withdraw a known fake this platform submitted",
+        responses={204: None, 401: _ERRORS[401], 404: _ERRORS[404]},
+    )
+    def delete(self, request: Request, entry_id: UUID) -> Response:
+        bank_entry_delete(entry=known_fake_get(platform=_platform(request), entry_id=entry_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,504 @@
+"""Scans: submit a post's media (scanned now or queued), run a queued scan, decide, tag.
+
+A media item's verdict, strongest evidence first:
+  1. FakeME's own watermark found          -> fake   (decided_by=watermark, reason fakeme_watermark)
+  2. allow bank match (cleared on appeal)  -> never fake (decided_by=bank when it overrode the model)
+  3. known-deepfake bank match             -> fake   (decided_by=bank, reason known_deepfake)
+  4. the classifier: P(fake) >= threshold  -> fake, else real; no face -> not_applicable
+The post is fake if any of its media is. The platform's hashtag is added, once, when the post
+is fake and the platform is not in observe-only mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from detection.engine import AnalysisResult, Detector
+from detection.errors import DetectionError
+from moderation.banks import BankMatches, pdq_of_image
+from moderation.banks import bank_match as bank_match_find
+from moderation.detector import get_detector
+from moderation.errors import ApplicationError, from_detection_error
+from moderation.models import DecidedBy, Platform, Scan, ScanMedia, Verdict
+from moderation.services.idempotency import (
+    idempotency_fingerprint,
+    idempotency_key_check,
+    idempotency_lookup,
+    idempotency_record,
+)
+from moderation.services.media import (
+    MediaInput,
+    media_collect,
+    media_delete,
+    media_local_path,
+    media_read,
+    media_store,
+)
+
+logger = logging.getLogger(__name__)
+
+REASON_CLASSIFIER = "classifier"
+REASON_KNOWN_DEEPFAKE = "known_deepfake"
+REASON_ALLOW_LISTED = "allow_listed"
+REASON_WATERMARK = "fakeme_watermark"
+_DECIDER_RANK = {DecidedBy.WATERMARK: 0, DecidedBy.BANK: 1, DecidedBy.MODEL: 2}
+PROGRESS_MIN_INTERVAL_S = 0.25  # progress rows are written at most this often
+
+
+# -- hooks and pure helpers ----------------------------------------------------------------
+def watermark_check(media: bytes, *, kind: str) -> dict[str, Any] | None:
+    """Hook for FakeME's own invisible watermark (the ``watermark`` package, being written).
+
+    Will call ``watermark.recover(image, keys)`` and return ``{"found": True, "payload": ...}``
+    when the media carries our mark, which makes it fake (decided_by=watermark). None today.
+    """
+    return None
+
+
+def _tag_key(tag: str) -> str:
+    return tag.strip().lstrip("#").casefold()
+
+
+def hashtags_with_tag(hashtags: Sequence[str], tag: str) -> list[str]:
+    """The post's hashtags with ``tag`` present exactly once (case-insensitive, ``#`` optional)."""
+    key = _tag_key(tag)
+    out: list[str] = []
+    seen = False
+    for hashtag in hashtags:
+        if _tag_key(hashtag) == key:
+            if seen:
+                continue
+            seen = True
+        out.append(hashtag)
+    if not seen:
+        out.append(tag)
+    return out
+
+
+@dataclass
+class MediaOutcome:
+    verdict: str
+    probability: float | None
+    decided_by: str
+    reasons: list[str]
+    result: dict[str, Any]
+    matches: BankMatches = field(default_factory=BankMatches)
+    watermark: dict[str, Any] | None = None
+
+
+def media_decide(
+    *,
+    probability: float | None,
+    threshold: float,
+    matches: BankMatches,
+    watermark: dict[str, Any] | None,
+) -> tuple[str, str, list[str]]:
+    """(verdict, decided_by, reasons) for one media item; see the module docstring for the order."""
+    if probability is None:
+        model_verdict = Verdict.NOT_APPLICABLE
+    else:
+        model_verdict = Verdict.FAKE if probability >= threshold else Verdict.REAL
+    if watermark and watermark.get("found"):
+        return Verdict.FAKE, DecidedBy.WATERMARK, [REASON_WATERMARK]
+    if matches.allow:
+        if model_verdict == Verdict.FAKE:
+            return Verdict.REAL, DecidedBy.BANK, [REASON_ALLOW_LISTED]
+        return model_verdict, DecidedBy.MODEL, [REASON_ALLOW_LISTED]
+    if matches.known_fake:
+        reasons = [REASON_KNOWN_DEEPFAKE] + ([REASON_CLASSIFIER] if model_verdict == Verdict.FAKE else [])
+        return Verdict.FAKE, DecidedBy.BANK, reasons
+    return model_verdict, DecidedBy.MODEL, [REASON_CLASSIFIER] if model_verdict == Verdict.FAKE else []
+
+
+def _effective_threshold(platform: Platform, detector: Detector) -> float:
+    return platform.threshold if platform.threshold is not None else detector.threshold
+
+
+def _outcome(
+    *,
+    platform: Platform,
+    detector: Detector,
+    result: AnalysisResult,
+    sha256: str,
+    pdq: str,
+    pdq_quality: int | None,
+    watermark: dict[str, Any] | None,
+) -> MediaOutcome:
+    matches = bank_match_find(platform=platform, sha256=sha256, pdq=pdq, pdq_quality=pdq_quality)
+    verdict, decided_by, reasons = media_decide(
+        probability=result.probability,
+        threshold=_effective_threshold(platform, detector),
+        matches=matches,
+        watermark=watermark,
+    )
+    # The engine's own verdict (at the model card's threshold) and model block would contradict or
+    # repeat the scan's; keep its evidence: faces or frames, aggregates, sizes, timings.
+    evidence = {k: v for k, v in result.to_dict().items() if k not in ("verdict", "model")}
+    return MediaOutcome(verdict, result.probability, decided_by, reasons, evidence, matches, watermark)
+
+
+def _apply_outcomes(
+    scan: Scan, rows: Sequence[ScanMedia], outcomes: Sequence[MediaOutcome], detector: Detector
+) -> None:
+    """Fill the scan and its media rows from the per-media outcomes (the caller saves them)."""
+    platform = scan.platform
+    known: list[dict[str, Any]] = []
+    for row, outcome in zip(rows, outcomes, strict=True):
+        row.verdict, row.probability = outcome.verdict, outcome.probability
+        row.decided_by, row.reasons = outcome.decided_by, outcome.reasons
+        row.result, row.watermark = outcome.result, outcome.watermark
+        row.known_matches = outcome.matches.to_list()
+        known += [{**m, "media_index": row.index} for m in row.known_matches]
+
+    fakes = [o for o in outcomes if o.verdict == Verdict.FAKE]
+    reals = [o for o in outcomes if o.verdict == Verdict.REAL]
+    if fakes:
+        scan.verdict = Verdict.FAKE
+        scan.decided_by = min((o.decided_by for o in fakes), key=lambda d: _DECIDER_RANK[DecidedBy(d)])
+    elif reals:
+        scan.verdict = Verdict.REAL
+        scan.decided_by = (
+            DecidedBy.BANK if any(o.decided_by == DecidedBy.BANK for o in reals) else DecidedBy.MODEL
+        )
+    else:
+        scan.verdict, scan.decided_by = Verdict.NOT_APPLICABLE, DecidedBy.MODEL
+    probabilities = [o.probability for o in outcomes if o.probability is not None]
+    scan.probability = max(probabilities) if probabilities else None
+    scan.reasons = list(dict.fromkeys(r for o in outcomes for r in o.reasons))
+    scan.known_matches = known
+    watermarks = [o.watermark for o in outcomes if o.watermark]
+    scan.watermark = watermarks[0] if watermarks else None
+
+    info = detector.model_info
+    scan.model_name, scan.model_version, scan.model_threshold = info.name, info.version, info.threshold
+    scan.threshold = _effective_threshold(platform, detector)
+    scan.observe_only = platform.observe_only
+    scan.tagged = scan.verdict == Verdict.FAKE and not platform.observe_only
+    scan.hashtags_out = (
+        hashtags_with_tag(scan.hashtags_in, platform.fake_hashtag) if scan.tagged else list(scan.hashtags_in)
+    )
+    scan.status = Scan.Status.COMPLETED
+    scan.progress_percent = 100
+    scan.completed_at = timezone.now()
+
+
+_SCAN_RESULT_FIELDS = [
+    "verdict", "probability", "decided_by", "reasons", "known_matches", "watermark", "model_name",
+    "model_version", "model_threshold", "threshold", "observe_only", "tagged", "hashtags_out", "status",
+    "progress_percent", "frames_done", "frames_total", "completed_at", "timings_ms",
+]  # fmt: skip
+_MEDIA_RESULT_FIELDS = [
+    "verdict",
+    "probability",
+    "decided_by",
+    "reasons",
+    "result",
+    "watermark",
+    "known_matches",
+]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 1)
+
+
+# -- submit ----------------------------------------------------------------------------------
+@dataclass
+class ScanSubmission:
+    scan: Scan
+    replayed: bool = False  # an Idempotency-Key replay of an earlier request
+
+
+def _analyze_now(
+    platform: Platform, items: Sequence[MediaInput]
+) -> tuple[Detector, list[MediaOutcome], list[Any]]:
+    """Scan images inside the request; any bad input raises before anything is stored."""
+    detector = get_detector()
+    outcomes, pdqs = [], []
+    for item in items:
+        pdq = pdq_of_image(item.data)
+        try:
+            result = detector.analyze_image(item.data)
+        except DetectionError as exc:
+            raise from_detection_error(exc) from exc
+        outcomes.append(
+            _outcome(
+                platform=platform,
+                detector=detector,
+                result=result,
+                sha256=item.sha256,
+                pdq=pdq.hex if pdq else "",
+                pdq_quality=pdq.quality if pdq else None,
+                watermark=watermark_check(item.data, kind=item.kind),
+            )
+        )
+        pdqs.append(pdq)
+    return detector, outcomes, pdqs
+
+
+def scan_submit(
+    *,
+    platform: Platform,
+    uploads: Sequence[UploadedFile] = (),
+    media_urls: Sequence[str] = (),
+    external_id: str = "",
+    author_id: str = "",
+    hashtags: Sequence[str] = (),
+    force_async: bool = False,
+    idempotency_key: str | None = None,
+) -> ScanSubmission:
+    """Create a scan. Small images are scanned now (status completed); videos and ``force_async`` are queued.
+
+    All-or-nothing: on any error no row is left and every stored file is deleted again.
+    """
+    started, started_at = time.perf_counter(), timezone.now()
+    key = idempotency_key_check(idempotency_key) if idempotency_key is not None else None
+    items = media_collect(platform=platform, uploads=uploads, urls=media_urls)
+    t_collected = time.perf_counter()
+
+    fingerprint = ""
+    if key is not None:
+        fingerprint = idempotency_fingerprint(
+            {
+                "external_id": external_id,
+                "author_id": author_id,
+                "hashtags": list(hashtags),
+                "media_urls": list(media_urls),
+                "media_sha256": [item.sha256 for item in items[: len(uploads)]],
+                "async": force_async,
+            }
+        )
+        earlier = idempotency_lookup(platform=platform, key=key, fingerprint=fingerprint)
+        if earlier is not None:
+            return ScanSubmission(earlier, replayed=True)
+
+    sync_limit = settings.FAKEME_SCANS["SYNC_IMAGE_MAX_BYTES"]
+    sync = not force_async and all(i.kind == "image" and i.size <= sync_limit for i in items)
+    detector, outcomes, pdqs = _analyze_now(platform, items) if sync else (None, [], [])
+    if not sync:
+        pdqs = [pdq_of_image(i.data) if i.kind == "image" else None for i in items]
+    t_analyzed = time.perf_counter()
+
+    stored: list[str] = []
+    try:
+        for item in items:
+            stored.append(media_store(item))
+        t_stored = time.perf_counter()
+        with transaction.atomic():
+            scan = Scan(
+                platform=platform,
+                external_id=external_id,
+                author_id=author_id,
+                hashtags_in=list(hashtags),
+                hashtags_out=list(hashtags),
+                mode=Scan.Mode.SYNC if sync else Scan.Mode.ASYNC,
+                observe_only=platform.observe_only,
+            )
+            rows = [
+                ScanMedia(
+                    scan=scan,
+                    index=index,
+                    kind=item.kind,
+                    format=item.format,
+                    source_url=item.source_url,
+                    original_name=item.original_name,
+                    size_bytes=item.size,
+                    sha256=item.sha256,
+                    pdq=pdq.hex if pdq else "",
+                    pdq_quality=pdq.quality if pdq else None,
+                    storage_key=storage_key,
+                )
+                for index, (item, pdq, storage_key) in enumerate(zip(items, pdqs, stored, strict=True))
+            ]
+            if sync:
+                assert detector is not None
+                _apply_outcomes(scan, rows, outcomes, detector)
+                scan.started_at = started_at
+                scan.timings_ms = {
+                    "receive": _ms(t_collected - started),
+                    "analyze": _ms(t_analyzed - t_collected),
+                    "store": _ms(t_stored - t_analyzed),
+                    "total": _ms(time.perf_counter() - started),
+                }
+            scan.save()
+            ScanMedia.objects.bulk_create(rows)
+            if key is not None:
+                idempotency_record(platform=platform, key=key, fingerprint=fingerprint, scan=scan)
+            if not sync:
+                scan_id = scan.pk
+                transaction.on_commit(lambda: scan_enqueue(scan_id))
+    except IntegrityError:
+        media_delete(stored)
+        if key is not None:  # a concurrent request with the same key won the race
+            earlier = idempotency_lookup(platform=platform, key=key, fingerprint=fingerprint)
+            if earlier is not None:
+                return ScanSubmission(earlier, replayed=True)
+        raise
+    except BaseException:
+        media_delete(stored)
+        raise
+    logger.info(
+        "scan %s %s platform=%s media=%d verdict=%s",
+        scan.pk, scan.mode, platform.name, len(rows), scan.verdict or "-",
+    )  # fmt: skip
+    return ScanSubmission(scan)
+
+
+def scan_enqueue(scan_id: Any) -> None:
+    from moderation.tasks import scan_process  # tasks import services; import here to avoid a cycle
+
+    scan_process.delay(str(scan_id))
+
+
+# -- run (Celery) ------------------------------------------------------------------------------
+class _Progress:
+    """Writes percentage and frames done to the scan row, at most every PROGRESS_MIN_INTERVAL_S."""
+
+    def __init__(self, scan: Scan, n_media: int) -> None:
+        self.scan_id = scan.pk
+        self.n_media = max(n_media, 1)
+        self.frames_before = 0
+        self.last_write = 0.0
+
+    def media_done(self, index: int, frames: int = 0) -> None:
+        self.frames_before += frames
+        self._write(int(100 * (index + 1) / self.n_media), self.frames_before, self.frames_before, force=True)
+
+    def for_media(self, index: int) -> Callable[[int, int], None]:
+        def callback(done: int, total: int) -> None:
+            percent = int(100 * (index + done / max(total, 1)) / self.n_media)
+            self._write(percent, self.frames_before + done, self.frames_before + total, force=done >= total)
+
+        return callback
+
+    def _write(self, percent: int, done: int, total: int, *, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_write < PROGRESS_MIN_INTERVAL_S:
+            return
+        self.last_write = now
+        Scan.objects.filter(pk=self.scan_id, status=Scan.Status.PROCESSING).update(
+            progress_percent=min(percent, 99), frames_done=done, frames_total=total
+        )
+
+
+def _scan_claim(scan_id: str) -> Scan | None:
+    """Mark the scan processing and count the attempt; None when there is nothing (left) to do."""
+    max_attempts = settings.FAKEME_SCANS["MAX_SCAN_ATTEMPTS"]
+    with transaction.atomic():
+        scan = Scan.objects.select_for_update().filter(pk=scan_id).first()
+        if scan is None:
+            logger.warning("scan %s no longer exists; nothing to do", scan_id)
+            return None
+        if scan.status in (Scan.Status.COMPLETED, Scan.Status.FAILED):
+            return None  # a redelivery of a finished scan
+        if scan.attempts >= max_attempts:
+            _scan_fail(scan, "worker_lost", f"The scan's worker died {scan.attempts} times; giving up.")
+            return None
+        if scan.attempts:
+            logger.warning("scan %s: attempt %d after a lost worker", scan.pk, scan.attempts + 1)
+        scan.attempts += 1
+        scan.status = Scan.Status.PROCESSING
+        scan.started_at = timezone.now()
+        scan.progress_percent = scan.frames_done = scan.frames_total = 0
+        scan.save(
+            update_fields=[
+                "attempts",
+                "status",
+                "started_at",
+                "progress_percent",
+                "frames_done",
+                "frames_total",
+            ]
+        )
+    return Scan.objects.select_related("platform").get(pk=scan_id)
+
+
+def _scan_fail(scan: Scan, code: str, message: str) -> None:
+    from moderation.webhooks import webhook_delivery_create
+
+    with transaction.atomic():
+        Scan.objects.filter(pk=scan.pk).update(
+            status=Scan.Status.FAILED,
+            error_code=code,
+            error_message=message[:2000],
+            completed_at=timezone.now(),
+        )
+        scan.refresh_from_db()
+        webhook_delivery_create(scan=scan, event_type="scan.failed")
+    logger.warning("scan %s failed: %s %s", scan.pk, code, message)
+
+
+def _analyze_stored(
+    scan: Scan, row: ScanMedia, detector: Detector, progress: _Progress
+) -> tuple[AnalysisResult, dict[str, Any] | None]:
+    if not row.storage_key:
+        raise ApplicationError("media_missing", "The scan's stored media has been deleted.")
+    if row.kind == ScanMedia.Kind.IMAGE:
+        data = media_read(row.storage_key)
+        return detector.analyze_image(data), watermark_check(data, kind=row.kind)
+    with media_local_path(row.storage_key, f".{row.format}") as path:
+        return detector.analyze_video(path, progress=progress.for_media(row.index)), None
+
+
+def scan_run(*, scan_id: str) -> Scan | None:
+    """The body of the ``scan_process`` task: analyse a queued scan's stored media, then notify."""
+    from moderation.webhooks import webhook_delivery_create
+
+    scan = _scan_claim(scan_id)
+    if scan is None:
+        return None
+    started = time.perf_counter()
+    queue_wait = (scan.started_at - scan.created_at).total_seconds() if scan.started_at else 0.0
+    rows = list(scan.media.order_by("index"))
+    progress = _Progress(scan, len(rows))
+    try:
+        detector = get_detector(max_video_seconds=scan.platform.max_video_seconds)
+        outcomes = []
+        for row in rows:
+            result, watermark = _analyze_stored(scan, row, detector, progress)
+            outcomes.append(
+                _outcome(
+                    platform=scan.platform,
+                    detector=detector,
+                    result=result,
+                    sha256=row.sha256,
+                    pdq=row.pdq,
+                    pdq_quality=row.pdq_quality,
+                    watermark=watermark,
+                )
+            )
+            progress.media_done(row.index, getattr(result, "frames_sampled", 0))
+    except DetectionError as exc:
+        _scan_fail(scan, exc.code, exc.message)
+        return scan
+    except ApplicationError as exc:
+        _scan_fail(scan, exc.code, exc.message)
+        return scan
+    except SoftTimeLimitExceeded:
+        _scan_fail(scan, "scan_timeout", "The scan took longer than its time limit.")
+        return scan
+    except Exception as exc:
+        logger.exception("scan %s crashed", scan.pk)
+        _scan_fail(scan, "internal_error", f"{type(exc).__name__}: {exc}")
+        return scan
+
+    with transaction.atomic():
+        scan = Scan.objects.select_for_update().select_related("platform").get(pk=scan.pk)
+        _apply_outcomes(scan, rows, outcomes, detector)
+        scan.frames_done = scan.frames_total = progress.frames_before
+        scan.timings_ms = {"queue_wait": _ms(queue_wait), "analyze": _ms(time.perf_counter() - started)}
+        scan.save(update_fields=_SCAN_RESULT_FIELDS)
+        ScanMedia.objects.bulk_update(rows, _MEDIA_RESULT_FIELDS)
+        webhook_delivery_create(scan=scan, event_type="scan.completed")
+    logger.info("scan %s completed: %s (%s)", scan.pk, scan.verdict, scan.decided_by)
+    return scan

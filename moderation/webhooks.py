@@ -1,0 +1,143 @@
+"""Webhooks to platforms, signed per Standard Webhooks (standardwebhooks.com).
+
+Headers: ``webhook-id`` (stable across retries), ``webhook-timestamp`` (Unix seconds of this
+attempt) and ``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``, keyed
+with the base64-decoded part of the platform's ``whsec_...`` secret. Body:
+``{"type": "scan.completed" | "scan.failed", "timestamp": ISO-8601, "data": <the scan, as GET returns it>}``.
+
+A failed attempt (network error or non-2xx) is retried after BACKOFF_BASE_S * 2**(n-1) seconds
+(±10 % jitter, capped), up to WEBHOOK_MAX_ATTEMPTS; every attempt is recorded. Embedded mode
+(eager tasks, no broker) makes a single attempt: nothing could run a later retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from moderation import media_fetch
+from moderation.celery import app as celery_app
+from moderation.models import Scan, WebhookAttempt, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+SECRET_PREFIX = "whsec_"
+
+
+def webhook_sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")
+
+
+def webhook_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": webhook_sign(secret, msg_id, timestamp, body),
+    }
+
+
+def webhook_backoff_s(attempt: int) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+    config = settings.FAKEME_SCANS
+    delay = min(config["WEBHOOK_BACKOFF_BASE_S"] * 2 ** (attempt - 1), config["WEBHOOK_BACKOFF_MAX_S"])
+    return delay * random.uniform(0.9, 1.1)
+
+
+def webhook_delivery_create(*, scan: Scan, event_type: str) -> WebhookDelivery | None:
+    """Freeze the event body and queue its delivery after commit; None when the platform has no webhook."""
+    from moderation.api.serializers import ScanOutputSerializer  # the webhook carries the API's own view
+
+    platform = scan.platform
+    if not platform.webhook_url or scan.mode != Scan.Mode.ASYNC:
+        return None  # synchronous scans answer in the response itself
+    payload = {
+        "type": event_type,
+        "timestamp": timezone.now().isoformat(),
+        "data": ScanOutputSerializer(scan).data,
+    }
+    delivery = WebhookDelivery.objects.create(
+        webhook_id=f"msg_{uuid.uuid4().hex}",
+        platform=platform,
+        scan=scan,
+        event_type=event_type,
+        url=platform.webhook_url,
+        body=json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":")),
+        next_attempt_at=timezone.now(),
+    )
+    delivery_id = str(delivery.pk)
+    transaction.on_commit(lambda: webhook_enqueue(delivery_id))
+    return delivery
+
+
+def webhook_enqueue(delivery_id: str, countdown: float | None = None) -> None:
+    from moderation.tasks import webhook_deliver
+
+    webhook_deliver.apply_async((delivery_id,), countdown=countdown)
+
+
+def webhook_attempt(*, delivery_id: str) -> float | None:
+    """One delivery attempt, recorded. Returns seconds until the next try, or None when done."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .select_related("platform")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
+            return None
+        delivery.attempt_count += 1
+        number = delivery.attempt_count
+        delivery.save(update_fields=["attempt_count"])
+
+    platform = delivery.platform
+    body = delivery.body.encode("utf-8")
+    timestamp = int(time.time())
+    started_at, t0 = timezone.now(), time.perf_counter()
+    outcome = media_fetch.post(
+        delivery.url,
+        body=body,
+        headers=webhook_headers(platform.webhook_secret, delivery.webhook_id, timestamp, body),
+        allowed_hosts=platform.allowed_private_hosts,
+        timeout_s=settings.FAKEME_SCANS["WEBHOOK_TIMEOUT_S"],
+    )
+    ok = outcome.status is not None and 200 <= outcome.status < 300
+    error = outcome.error or ("" if ok else f"HTTP {outcome.status}")
+
+    retry_in: float | None = None
+    if ok:
+        delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.SUCCEEDED, None
+    elif number >= settings.FAKEME_SCANS["WEBHOOK_MAX_ATTEMPTS"] or celery_app.conf.task_always_eager:
+        delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
+    else:
+        retry_in = webhook_backoff_s(number)
+        delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            number=number,
+            timestamp=timestamp,
+            started_at=started_at,
+            duration_ms=round((time.perf_counter() - t0) * 1000.0, 1),
+            status_code=outcome.status,
+            error=error[:500],
+            response_excerpt=outcome.body_excerpt[:500],
+        )
+        delivery.save(update_fields=["status", "next_attempt_at"])
+    log = logger.info if ok else logger.warning
+    log("webhook %s attempt %d to %s: %s", delivery.webhook_id, number, delivery.url, error or outcome.status)
+    return retry_in

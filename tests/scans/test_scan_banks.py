@@ -1,0 +1,137 @@
+"""Known-deepfake and allow banks: PDQ matching that survives resizing and re-encoding."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from fakeme_media import encode
+from rest_framework.test import APIClient
+from scan_helpers import upload
+
+from moderation.banks import pdq_distance, pdq_of_image
+from moderation.models import BankEntry, Platform, ScanMedia
+from moderation.services.banks import bank_entry_from_scan_media
+
+pytestmark = pytest.mark.django_db
+
+SCANS = "/api/v1/scans"
+KNOWN = "/api/v1/known-fakes"
+
+
+@pytest.fixture
+def real_by_model(platform: Platform) -> Platform:
+    """The classifier calls every face real here, so only a bank can make a verdict fake."""
+    platform.threshold = 1.0
+    platform.save()
+    return platform
+
+
+def reuploaded(astronaut: np.ndarray) -> bytes:
+    """The same picture as a re-uploader would post it: half size, JPEG quality 70."""
+    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    return encode(small, "JPEG", quality=70)
+
+
+def test_pdq_survives_resize_and_reencode(
+    astronaut: np.ndarray, face_jpeg: bytes, no_face_jpeg: bytes
+) -> None:
+    original, copy, other = (pdq_of_image(d) for d in (face_jpeg, reuploaded(astronaut), no_face_jpeg))
+    assert original and copy and other and original.quality >= 50
+    assert pdq_distance(original.hex, copy.hex) <= 31
+    assert pdq_distance(original.hex, other.hex) > 64
+
+
+def test_known_fake_reupload_is_tagged_after_resize_and_reencode(
+    api: APIClient, real_by_model: Platform, astronaut: np.ndarray, face_jpeg: bytes
+) -> None:
+    submitted = api.post(
+        KNOWN, {"media": upload("fake.jpg", face_jpeg), "note": "confirmed"}, format="multipart"
+    )
+    assert submitted.status_code == 201, submitted.content
+    entry = submitted.json()
+    assert len(entry["pdq"]) == 64 and entry["note"] == "confirmed"
+
+    body = api.post(
+        SCANS, {"media": upload("re.jpg", reuploaded(astronaut)), "hashtags": ["#moon"]}, format="multipart"
+    ).json()
+    assert body["verdict"] == "fake"
+    assert body["decided_by"] == "bank"
+    assert body["reasons"] == ["known_deepfake"]
+    assert body["hashtags"] == ["#moon", "#Deepfake"]
+    match = body["known_deepfake_matches"][0]
+    assert match["id"] == entry["id"] and match["bank"] == "known_fake" and match["media_index"] == 0
+    assert 0 <= match["distance"] <= 31
+    assert body["media"][0]["decided_by"] == "bank"
+
+
+def test_unrelated_picture_does_not_match(
+    api: APIClient, real_by_model: Platform, face_jpeg: bytes, no_face_jpeg: bytes
+) -> None:
+    assert api.post(KNOWN, {"media": upload("fake.jpg", face_jpeg)}, format="multipart").status_code == 201
+    body = api.post(SCANS, {"media": upload("c.jpg", no_face_jpeg)}, format="multipart").json()
+    assert body["verdict"] == "not_applicable" and body["known_deepfake_matches"] == []
+
+
+def test_known_fake_from_own_scan_and_listing(
+    api: APIClient, real_by_model: Platform, face_jpeg: bytes
+) -> None:
+    scan = api.post(SCANS, {"media": upload("p.jpg", face_jpeg)}, format="multipart").json()
+    assert scan["verdict"] == "real"
+    created = api.post(KNOWN, {"scan_id": scan["id"], "media_index": 0}, format="json")
+    assert created.status_code == 201 and created.json()["scan_id"] == scan["id"]
+    listed = api.get(KNOWN).json()["results"]
+    assert [e["id"] for e in listed] == [created.json()["id"]]
+    again = api.post(SCANS, {"media": upload("p.jpg", face_jpeg)}, format="multipart").json()
+    assert again["verdict"] == "fake" and again["known_deepfake_matches"][0]["distance"] == 0
+    # Withdrawn: the next upload is judged by the model alone again.
+    assert api.delete(f"{KNOWN}/{created.json()['id']}").status_code == 204
+    assert (
+        api.post(SCANS, {"media": upload("p.jpg", face_jpeg)}, format="multipart").json()["verdict"] == "real"
+    )
+
+
+def test_known_fake_needs_exactly_one_source(api: APIClient, face_jpeg: bytes) -> None:
+    response = api.post(KNOWN, {}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+
+
+def test_global_moderator_entry_applies_to_every_platform_without_revealing_its_id(
+    api: APIClient, real_by_model: Platform, astronaut: np.ndarray, face_jpeg: bytes, client_for
+) -> None:
+    from scan_helpers import PlatformFactory
+
+    other = PlatformFactory(threshold=1.0)
+    other_scan = (
+        client_for(other).post(SCANS, {"media": upload("o.jpg", face_jpeg)}, format="multipart").json()
+    )
+    bank_entry_from_scan_media(
+        bank=BankEntry.Bank.KNOWN_FAKE, scan_media=ScanMedia.objects.get(scan_id=other_scan["id"])
+    )
+    body = api.post(SCANS, {"media": upload("re.jpg", reuploaded(astronaut))}, format="multipart").json()
+    assert body["verdict"] == "fake" and body["decided_by"] == "bank"
+    assert body["known_deepfake_matches"][0]["id"] is None  # not this platform's entry
+    assert body["known_deepfake_matches"][0]["source"] == "moderator"
+
+
+def test_allow_bank_suppresses_retagging(
+    api: APIClient, platform: Platform, astronaut: np.ndarray, face_jpeg: bytes
+) -> None:
+    """Media cleared on appeal is not tagged again, even when the model (threshold 0) calls it fake."""
+    platform.threshold = 0.0
+    platform.save()
+    first = api.post(
+        SCANS, {"media": upload("p.jpg", face_jpeg), "hashtags": ["#a"]}, format="multipart"
+    ).json()
+    assert first["verdict"] == "fake" and first["hashtags"] == ["#a", "#Deepfake"]
+    bank_entry_from_scan_media(
+        bank=BankEntry.Bank.ALLOW, scan_media=ScanMedia.objects.get(scan_id=first["id"])
+    )
+
+    body = api.post(
+        SCANS, {"media": upload("re.jpg", reuploaded(astronaut)), "hashtags": ["#a"]}, format="multipart"
+    ).json()
+    assert body["verdict"] == "real"
+    assert body["decided_by"] == "bank" and body["reasons"] == ["allow_listed"]
+    assert body["hashtags"] == ["#a"] and body["tagged"] is False
+    assert body["probability"] >= 0.0  # the model's score is still reported
