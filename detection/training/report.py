@@ -71,8 +71,10 @@ def fit_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
     shifts), so 0.5 on the calibrated probability trades far more misses than false alarms;
     J weighs both error kinds equally whatever the class balance.
     """
-    order = np.unique(np.round(probs, 4))
     pos, neg = labels > 0.5, labels <= 0.5
+    if not pos.any() or not neg.any():
+        return 0.5  # one class only (a tiny run): nothing to trade off
+    order = np.unique(np.round(probs, 4))
     best, best_j = 0.5, -1.0
     for t in order:
         j = (probs[pos] >= t).mean() - (probs[neg] >= t).mean()

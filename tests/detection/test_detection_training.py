@@ -201,3 +201,13 @@ def test_finetune_command_writes_calibrated_weights_and_report(
     assert card.version.endswith("+ft") and card.input_size == 64
     assert "labelled" in card.metrics["sets"]  # the platform's own fakes are evaluated
     assert "labelled" in (tmp_path / "ft.md").read_text()
+
+
+def test_threshold_fit_balances_both_error_kinds() -> None:
+    from detection.training.report import fit_threshold
+
+    rng = np.random.default_rng(1)
+    reals, fakes = rng.uniform(0.0, 0.3, 500), rng.uniform(0.25, 0.6, 500)  # fakes mostly below 0.5
+    t = fit_threshold(np.concatenate([reals, fakes]), np.r_[np.zeros(500), np.ones(500)])
+    assert 0.24 <= t <= 0.31  # the overlap region, not the naive 0.5
+    assert fit_threshold(np.array([0.2, 0.9]), np.array([1.0, 1.0])) == 0.5  # one class: default
