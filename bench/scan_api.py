@@ -44,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `detection` and `moderation` importable
     sys.path.insert(0, str(ROOT))
 
+from bench import docs_section  # noqa: E402
+
 DEFAULT_WEIGHTS = ROOT / "detection" / "weights" / "fakeme-effnetv2s.safetensors"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/fakeme_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -332,22 +334,7 @@ def build_report(ctx: dict[str, Any]) -> str:
 
 def write_section(out: Path, body: str) -> None:
     """Replace this benchmark's marked section in ``out`` (create the file, or append the section)."""
-    section = f"{MARK_START}\n{body}{MARK_END}\n"
-    if out.is_file():
-        text = out.read_text()
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        text = (
-            "# Benchmarks\n\nMeasured on the project's reference machine by the scripts in `bench/`. "
-            "Each script rewrites only its own section, between its markers.\n\n"
-        )
-    start, end = text.find(MARK_START), text.find(MARK_END)
-    if start != -1 and end > start:
-        rest = text[end + len(MARK_END) :].lstrip("\n")
-        text = text[:start] + section + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    out.write_text(text)
+    docs_section.write_section(out, body, MARK_START, MARK_END)
 
 
 # ----------------------------------------------------------------------------- main
