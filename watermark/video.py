@@ -12,6 +12,7 @@ search and one decode set per key, whatever the number of frames.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -78,14 +79,4 @@ def recover_video_file(
 
 
 def _with_frames(result: Recovery, frames: int) -> Recovery:
-    base = NOT_FOUND if not result.found else result
-    return Recovery(
-        found=base.found,
-        payload=base.payload,
-        confidence=base.confidence,
-        bit_errors=base.bit_errors,
-        key_index=base.key_index,
-        scale=base.scale,
-        angle_deg=base.angle_deg,
-        frames=frames,
-    )
+    return replace(NOT_FOUND if not result.found else result, frames=frames)
