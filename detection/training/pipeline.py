@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from detection.model import save_detector
+from detection.model import card_path_for, load_detector, save_detector
 from detection.training.evaluate import predict_logits
 from detection.training.report import card_metrics, final_evaluation, roc_plot, write_model_card_md
-from detection.training.train import BatchSampler, TrainConfig, train
+from detection.training.train import BatchSampler, TrainConfig, prepare_data, train
 
 
 def overfit_check(cfg: TrainConfig, samples: int = 256, steps: int = 200, log=print) -> dict[str, Any]:
@@ -62,10 +62,12 @@ def train_and_export(
 ) -> dict[str, Any]:
     model, card, data, _history = train(cfg, log=log)
     torch.set_num_threads(cfg.threads)
-    results = final_evaluation(model, card, data.eval_sets)
+    results = final_evaluation(model, card, data.eval_sets, max_fpr=cfg.max_fpr)
     card.temperature = results["temperature"]
     card.threshold = results["threshold"]
     card.metrics = card_metrics(results)
+    # Kept in the card so a later re-evaluation (evaluate_detector) can write the same report.
+    card.training = {**card.training, "report_sections": dict(extra_sections or {})}
     save_detector(model, card, weights_out)
     if report_md is not None:
         report_md.parent.mkdir(parents=True, exist_ok=True)
@@ -74,3 +76,46 @@ def train_and_export(
         write_model_card_md(card, results, report_md, roc_png, weights_out, extra_sections)
     log(json.dumps(card.metrics["sets"], default=str)[:2000])
     return card.metrics
+
+
+def evaluate_weights(
+    cfg: TrainConfig,
+    weights: Path,
+    report_md: Path | None,
+    *,
+    recalibrate: bool = False,
+    version: str | None = None,
+    note: str = "",
+    log=print,
+) -> dict[str, Any]:
+    """Re-run the final evaluation of saved weights on the validation split ``cfg`` defines.
+
+    The split depends only on the data folders, ``val_fraction`` and the seed, so two models
+    trained with the same ones are compared on the same images. With ``recalibrate`` the weights'
+    card takes the newly fitted temperature and threshold (the weights themselves are untouched).
+    """
+    torch.set_num_threads(cfg.threads)
+    data = prepare_data(cfg)
+    model, card = load_detector(weights)
+    results = final_evaluation(model, card, data.eval_sets, max_fpr=cfg.max_fpr)
+    sections = dict(card.training.get("report_sections", {}))
+    if note:
+        history = sections.get("Run history", "")
+        sections["Run history"] = f"{history}\n\n{note}".strip()
+    if recalibrate:
+        card.temperature = results["temperature"]
+        card.threshold = results["threshold"]
+        card.metrics = card_metrics(results)
+        card.version = version or card.version
+        card.training = {**card.training, "report_sections": sections}
+        card.to_json(card_path_for(weights))
+    if report_md is not None:
+        report_md.parent.mkdir(parents=True, exist_ok=True)
+        roc_png = report_md.with_name(report_md.stem + "-roc.png")
+        roc_plot(results, roc_png)
+        shown = replace(card, temperature=results["temperature"], threshold=results["threshold"])
+        write_model_card_md(
+            shown, results, report_md, roc_png, weights, sections, generated_by="evaluate_detector"
+        )
+    log(json.dumps(card_metrics(results)["sets"], default=str)[:2000])
+    return card_metrics(results)

@@ -31,7 +31,9 @@ def _calib_half(crop_path: str) -> bool:
     return hashlib.sha256(crop_path.encode()).digest()[0] % 2 == 0
 
 
-def final_evaluation(model: FakeMENet, card: ModelCard, sets: list[EvalSet]) -> dict[str, Any]:
+def final_evaluation(
+    model: FakeMENet, card: ModelCard, sets: list[EvalSet], max_fpr: float | None = None
+) -> dict[str, Any]:
     size = card.input_size
     collected: dict[str, dict[str, np.ndarray | list]] = {}
     for s in sets:
@@ -43,8 +45,13 @@ def final_evaluation(model: FakeMENet, card: ModelCard, sets: list[EvalSet]) -> 
     all_logits = np.concatenate([c["logits"][c["calib"]] for c in collected.values()])
     all_y = np.concatenate([c["y"][c["calib"]] for c in collected.values()])
     temperature = fit_temperature(all_logits, all_y)
-    threshold = fit_threshold(sigmoid(all_logits / temperature), all_y)
-    results: dict[str, Any] = {"temperature": temperature, "threshold": threshold, "sets": {}}
+    threshold = fit_threshold(sigmoid(all_logits / temperature), all_y, max_fpr=max_fpr)
+    results: dict[str, Any] = {
+        "temperature": temperature,
+        "threshold": threshold,
+        "threshold_rule": threshold_rule(max_fpr),
+        "sets": {},
+    }
     for name, c in collected.items():
         # AUC does not depend on T or the threshold, so it uses the whole validation split;
         # everything that does (accuracy, F1, confusion, subgroups, ECE) uses the test half only.
@@ -64,12 +71,15 @@ def final_evaluation(model: FakeMENet, card: ModelCard, sets: list[EvalSet]) -> 
     return results
 
 
-def fit_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
-    """Decision threshold maximising Youden's J (TPR - FPR) on the calibration half.
+def fit_threshold(probs: np.ndarray, labels: np.ndarray, max_fpr: float | None = None) -> float:
+    """Decision threshold on the calibration half: Youden's J, raised until at most ``max_fpr`` of reals
+    are flagged.
 
     Self-blends at full hardness include near-invisible ones (blend ratio 0.25, tiny colour
     shifts), so 0.5 on the calibrated probability trades far more misses than false alarms;
-    J weighs both error kinds equally whatever the class balance.
+    J weighs both error kinds equally whatever the class balance. A tagging product pays more
+    for a false alarm on a real post than for a miss (users can still report), so the
+    false-positive cap, when given, wins over J.
     """
     pos, neg = labels > 0.5, labels <= 0.5
     if not pos.any() or not neg.any():
@@ -80,7 +90,17 @@ def fit_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
         j = (probs[pos] >= t).mean() - (probs[neg] >= t).mean()
         if j > best_j:
             best, best_j = float(t), float(j)
+    if max_fpr is not None:
+        capped = [float(t) for t in order if (probs[neg] >= t).mean() <= max_fpr]
+        if capped:
+            best = max(best, min(capped))
     return best
+
+
+def threshold_rule(max_fpr: float | None) -> str:
+    if max_fpr is None:
+        return "Youden's J on the calibration half"
+    return f"Youden's J on the calibration half, raised to flag at most {max_fpr:.1%} of its reals"
 
 
 def _subgroups(sources: list, probs: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, Any]:
@@ -177,12 +197,13 @@ def write_model_card_md(
     roc_png: Path,
     weights_file: Path,
     extra: dict[str, Any] | None = None,
+    generated_by: str = "train_detector",
 ) -> None:
     sets = results["sets"]
     lines = [
         f"# Model card: {card.name} {card.version}",
         "",
-        f"Generated {dt.date.today().isoformat()} by `python manage.py train_detector` on this machine kind "
+        f"Generated {dt.date.today().isoformat()} by `python manage.py {generated_by}` on this machine kind "
         "(2 CPU cores, no GPU). Numbers below are from an identity-disjoint validation split that training "
         "never saw. The temperature and the decision threshold were fitted on one half of it (by image "
         "hash); accuracy, F1, confusion counts, subgroup accuracy and calibration error (ECE) are reported "
@@ -195,7 +216,7 @@ def write_model_card_md(
         f"- Input: {card.input_size}×{card.input_size} face crop (square MTCNN box × {card.crop_margin}), "
         f"mean {list(card.mean)}, std {list(card.std)}.",
         f"- Calibration: P(fake) = sigmoid(logit / T), T = {card.temperature:.4f}; decision threshold "
-        f"{card.threshold:.4f} (Youden's J on the calibration half).",
+        f"{card.threshold:.4f} ({results.get('threshold_rule', threshold_rule(None))}).",
         f"- Weights: `{weights_file.name}` (fp16 safetensors, "
         f"{weights_file.stat().st_size / 2**20:.1f} MiB).",
         "",

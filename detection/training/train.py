@@ -48,6 +48,7 @@ class TrainConfig:
     seed: int = 1234
     threads: int = 2
     init_weights: str | None = None  # fine-tune from these
+    max_fpr: float | None = 0.02  # the decision threshold flags at most this share of validation reals
     overfit: int = 0  # >0: train on this many fixed samples only (sanity check)
     version: str = "1.0.0"
     cache_dir: str = ".cache"

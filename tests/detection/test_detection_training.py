@@ -211,3 +211,58 @@ def test_threshold_fit_balances_both_error_kinds() -> None:
     t = fit_threshold(np.concatenate([reals, fakes]), np.r_[np.zeros(500), np.ones(500)])
     assert 0.24 <= t <= 0.31  # the overlap region, not the naive 0.5
     assert fit_threshold(np.array([0.2, 0.9]), np.array([1.0, 1.0])) == 0.5  # one class: default
+
+
+def test_threshold_fit_caps_false_alarms_on_reals() -> None:
+    from detection.training.report import fit_threshold
+
+    rng = np.random.default_rng(2)
+    reals, fakes = rng.normal(0.3, 0.1, 1000), rng.normal(0.6, 0.1, 1000)  # J sits near 0.45
+    probs, labels = np.concatenate([reals, fakes]), np.r_[np.zeros(1000), np.ones(1000)]
+    youden = fit_threshold(probs, labels)
+    capped = fit_threshold(probs, labels, max_fpr=0.01)
+    assert capped > youden
+    assert (reals >= capped).mean() <= 0.01 < (reals >= youden).mean()
+    # A cap looser than what J already gives changes nothing.
+    assert fit_threshold(probs, labels, max_fpr=0.9) == youden
+
+
+@pytest.mark.slow
+def test_evaluate_command_reports_and_recalibrates_saved_weights(
+    shared_data: Path, tmp_path: Path, weights_path: Path
+) -> None:
+    """evaluate_detector re-runs the final evaluation of saved weights and can refit their card."""
+    import shutil
+
+    from django.core.management import call_command
+
+    real, gan = tmp_path / "real", tmp_path / "gan"
+    real.mkdir()
+    gan.mkdir()
+    for p in sorted((shared_data / "faces-real/utkface").iterdir())[:30]:
+        (real / p.name).symlink_to(p)
+    for folder in (shared_data / "faces-real/ffhq-512", shared_data / "faces-gan/tpdne-512"):
+        for p in sorted(folder.iterdir())[:8]:
+            (real if "ffhq" in folder.name else gan).joinpath(p.name).symlink_to(p)
+    weights = tmp_path / "w.safetensors"
+    shutil.copy(weights_path, weights)
+    shutil.copy(weights_path.with_suffix(".json"), weights.with_suffix(".json"))
+    before = json.loads(weights.with_suffix(".json").read_text())
+    call_command(
+        "evaluate_detector",
+        "--weights", str(weights),
+        "--data", str(real),
+        "--gan", str(gan),
+        "--report", str(tmp_path / "eval.md"),
+        "--threads", "1",
+        "--cache-dir", str(tmp_path / "cache"),
+        "--max-fpr", "0.05",
+        "--recalibrate",
+    )  # fmt: skip
+    after = json.loads(weights.with_suffix(".json").read_text())
+    assert set(after["metrics"]["sets"]) == {"sbi", "gan"}
+    assert after["threshold"] == pytest.approx(after["metrics"]["threshold"])
+    assert after["learning_curve"] == before["learning_curve"]  # only calibration changes
+    report = (tmp_path / "eval.md").read_text()
+    assert "raised to flag at most 5.0% of its reals" in report
+    assert (tmp_path / "eval-roc.png").is_file()

@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--data", required=True, help="folder holding real/ and fake/ sub-folders")
         parser.add_argument("--base", default=None, help="weights to start from (default: first configured)")
-        add_training_arguments(parser, default_steps=600)
+        add_training_arguments(parser, default_steps=600, default_warmup=50)
         parser.set_defaults(
             out="models/fakeme-finetuned.safetensors",
             report="models/fakeme-finetuned.md",
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         options["sizes"] = options["sizes"] or str(base_card.input_size)
         options["model_version"] = options["model_version"] or f"{base_card.version}+ft"
         cfg = config_from_options(
-            options, real_dirs=[str(real)], fake_dirs=[str(fake)], init_weights=str(base), warmup_steps=50
+            options, real_dirs=[str(real)], fake_dirs=[str(fake)], init_weights=str(base)
         )
         metrics = train_and_export(cfg, Path(options["out"]), Path(options["report"]), log=self.stdout.write)
         self.stdout.write(

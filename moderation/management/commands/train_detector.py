@@ -12,7 +12,7 @@ from detection.training.pipeline import overfit_check, train_and_export
 from detection.training.train import TrainConfig
 
 
-def add_training_arguments(parser: CommandParser, default_steps: int) -> None:
+def add_training_arguments(parser: CommandParser, default_steps: int, default_warmup: int = 150) -> None:
     parser.add_argument("--out", default=None, help="weights file to write (default: the first configured)")
     parser.add_argument("--report", default="docs/model-card.md", help="evaluation report (Markdown)")
     parser.add_argument("--run-dir", default="runs/detector", help="checkpoints; rerun to resume")
@@ -24,6 +24,22 @@ def add_training_arguments(parser: CommandParser, default_steps: int) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model-version", default="1.0.0")
     parser.add_argument("--eval-every", type=int, default=250)
+    parser.add_argument(
+        "--curriculum-until",
+        type=float,
+        default=0.6,
+        help="fraction of the run after which blends are at full hardness (low when continuing a model)",
+    )
+    parser.add_argument(
+        "--batch-other", type=int, default=4, help="GAN/labelled fakes per batch (+ as many reals)"
+    )
+    parser.add_argument("--warmup-steps", type=int, default=default_warmup)
+    parser.add_argument(
+        "--max-fpr",
+        type=float,
+        default=0.02,
+        help="cap on the share of validation reals the threshold flags (0: Youden's J alone)",
+    )
 
 
 def config_from_options(options: dict[str, Any], **fields: Any) -> TrainConfig:
@@ -36,6 +52,10 @@ def config_from_options(options: dict[str, Any], **fields: Any) -> TrainConfig:
         threads=options["threads"],
         version=options["model_version"],
         eval_every=options["eval_every"],
+        curriculum_until=options["curriculum_until"],
+        batch_other=options["batch_other"],
+        warmup_steps=options["warmup_steps"],
+        max_fpr=options["max_fpr"] or None,
         **fields,
     )
     if options.get("lr"):

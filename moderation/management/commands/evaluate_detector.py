@@ -1,0 +1,71 @@
+"""``manage.py evaluate_detector --weights W --data DIR...``: the evaluation report of saved weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from detection.training.pipeline import evaluate_weights
+from detection.training.train import TrainConfig
+
+
+class Command(BaseCommand):
+    help = (
+        "Evaluate detector weights on the identity-disjoint validation split of the given folders "
+        "(the split train_detector used with the same folders and seed) and write the report."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--weights", required=True, help="a .safetensors file with its .json card")
+        parser.add_argument("--data", nargs="+", required=True, help="folders of real face images")
+        parser.add_argument("--gan", nargs="*", default=[], help="folders of GAN-made faces")
+        parser.add_argument("--fake", nargs="*", default=[], help="folders of other fake faces")
+        parser.add_argument("--report", default=None, help="write the Markdown report here")
+        parser.add_argument("--seed", type=int, default=1234)
+        parser.add_argument("--cache-dir", default=".cache", help="where the face index is cached")
+        parser.add_argument("--threads", type=int, default=2)
+        parser.add_argument("--max-fpr", type=float, default=0.02, help="threshold rule (0: Youden's J)")
+        parser.add_argument(
+            "--recalibrate",
+            action="store_true",
+            help="store the refitted temperature and threshold in the weights' card",
+        )
+        parser.add_argument(
+            "--model-version", default=None, help="with --recalibrate: the card's new version"
+        )
+        parser.add_argument("--note", default="", help="a paragraph added to the report's run history")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        weights = Path(options["weights"])
+        if not weights.is_file() or not weights.with_suffix(".json").is_file():
+            raise CommandError(f"weights or their .json card not found: {weights}")
+        for folder in [*options["data"], *options["gan"], *options["fake"]]:
+            if not Path(folder).is_dir():
+                raise CommandError(f"not a folder: {folder}")
+        cfg = TrainConfig(
+            real_dirs=options["data"],
+            gan_dirs=options["gan"],
+            fake_dirs=options["fake"],
+            seed=options["seed"],
+            threads=options["threads"],
+            max_fpr=options["max_fpr"] or None,
+            cache_dir=options["cache_dir"],
+        )
+        report = Path(options["report"]) if options["report"] else None
+        metrics = evaluate_weights(
+            cfg,
+            weights,
+            report,
+            recalibrate=options["recalibrate"],
+            version=options["model_version"],
+            note=options["note"],
+            log=self.stdout.write,
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"T={metrics['temperature']:.4f} threshold={metrics['threshold']:.4f}"
+                + (f"; report {report}" if report else "")
+            )
+        )
