@@ -22,9 +22,10 @@ from watermark.errors import (
 from watermark.layout import MIN_SIDE
 from watermark.media import embed_bytes, recover_bytes
 from watermark.recovery import Recovery, recover
-from watermark.video import embed_video_frames, recover_from_frames, recover_video_file
+from watermark.video import FrameVote, embed_video_frames, recover_from_frames, recover_video_file
 
 __all__ = [
+    "FrameVote",
     "MIN_SIDE",
     "PAYLOAD_BITS",
     "PAYLOAD_BYTES",

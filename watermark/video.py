@@ -34,29 +34,51 @@ def embed_video_frames(
         yield embed(frame, payload, key)
 
 
+class FrameVote:
+    """The soft vote, fed one frame at a time, so a caller that decodes a clip anyway (the detector)
+    can vote on its frames without a second decode. Frames of another size than the first are
+    skipped (a clip has one frame size); at most ``max_frames`` are combined."""
+
+    def __init__(self, keys: bytes | Sequence[bytes], max_frames: int = MAX_FRAMES) -> None:
+        self.keys = check_keys(keys)
+        self.max_frames = max_frames
+        self.used = 0
+        self._total: np.ndarray | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.used >= self.max_frames
+
+    def add(self, frame: np.ndarray) -> None:
+        if self.full:
+            return
+        plane = prepare(frame)
+        if self._total is None:
+            self._total = plane.astype(np.float64)
+        elif plane.shape == self._total.shape:
+            self._total += plane
+        else:
+            return
+        self.used += 1
+
+    def result(self) -> Recovery:
+        if self._total is None:
+            raise InvalidImage("No frames were given.")
+        found = recover_plane((self._total / self.used).astype(np.float32), self.keys)
+        return _with_frames(found, self.used)
+
+
 def recover_from_frames(
     frames: Iterable[np.ndarray], keys: bytes | Sequence[bytes], max_frames: int = MAX_FRAMES
 ) -> Recovery:
-    """Soft vote over up to ``max_frames`` RGB frames. Frames of another size than the first
-    one are skipped (a clip has one frame size); ``frames`` in the result counts those used."""
-    key_list = check_keys(keys)
-    total: np.ndarray | None = None
-    used = 0
+    """Soft vote over up to ``max_frames`` RGB frames (see ``FrameVote``); ``frames`` in the result
+    counts those used."""
+    vote = FrameVote(keys, max_frames)
     for frame in frames:
-        plane = prepare(frame)
-        if total is None:
-            total = plane.astype(np.float64)
-        elif plane.shape == total.shape:
-            total += plane
-        else:
-            continue
-        used += 1
-        if used >= max_frames:
+        vote.add(frame)
+        if vote.full:
             break
-    if total is None:
-        raise InvalidImage("No frames were given.")
-    result = recover_plane((total / used).astype(np.float32), key_list)
-    return _with_frames(result, used)
+    return vote.result()
 
 
 def recover_video_file(

@@ -45,6 +45,13 @@ class KnownFakeCreateInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
+class WatermarkRecoverInputSerializer(serializers.Serializer):
+    media = serializers.FileField(required=False, help_text="An image or video (multipart upload).")
+    media_url = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", help_text="Or a URL to fetch."
+    )
+
+
 # -- output ------------------------------------------------------------------------------
 
 
@@ -108,7 +115,13 @@ class ScanOutputSerializer(serializers.ModelSerializer):
     hashtags = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     known_deepfake_matches = BankMatchSerializer(many=True, source="known_matches")
-    watermark = serializers.JSONField(allow_null=True, help_text="Reserved for FakeME's own watermark.")
+    watermark = serializers.JSONField(
+        allow_null=True,
+        help_text=(
+            "FakeME's own watermark: the first mark found in the media (found, generation_id, "
+            "confidence, ...), else the first recovery; null when no media could carry one."
+        ),
+    )
     media = ScanMediaOutputSerializer(many=True)
     error = serializers.SerializerMethodField()
 
@@ -165,3 +178,28 @@ class KnownFakeOutputSerializer(serializers.ModelSerializer):
 
     def get_scan_id(self, entry: BankEntry) -> str | None:
         return str(entry.scan_media.scan_id) if entry.scan_media_id and entry.scan_media else None
+
+
+class WatermarkMediaSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    format = serializers.CharField()
+    sha256 = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+
+
+class WatermarkRecoveryOutputSerializer(serializers.Serializer):
+    """What recovery found; the same object appears as ``watermark`` on scans and their media."""
+
+    found = serializers.BooleanField()
+    payload = serializers.IntegerField(
+        allow_null=True, help_text="The 40-bit payload: the generation's number."
+    )
+    generation_id = serializers.CharField(allow_null=True, help_text="The FakeME generation that made it.")
+    confidence = serializers.FloatField(help_text="Share of raw bits agreeing with the decoded codeword.")
+    bit_errors = serializers.IntegerField(allow_null=True)
+    key_index = serializers.IntegerField(allow_null=True, help_text="0: the current key; 1+: previous keys.")
+    scale = serializers.FloatField(allow_null=True)
+    angle_deg = serializers.FloatField(allow_null=True)
+    frames = serializers.IntegerField(allow_null=True, help_text="Video: frames combined.")
+    checked = serializers.BooleanField()
+    media = WatermarkMediaSerializer()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import reverse
@@ -17,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from moderation.api.common import ERROR_RESPONSES, refuse_oversized_body, request_platform
 from moderation.api.serializers import (
     KnownFakeCreateInputSerializer,
     KnownFakeOutputSerializer,
@@ -24,34 +24,19 @@ from moderation.api.serializers import (
     ScanCreateMultipartSerializer,
     ScanOutputSerializer,
     ScanSummarySerializer,
+    WatermarkRecoverInputSerializer,
+    WatermarkRecoveryOutputSerializer,
 )
-from moderation.auth import PlatformClient
 from moderation.errors import ApplicationError
-from moderation.models import Platform, Scan
+from moderation.models import Scan
 from moderation.selectors import known_fake_get, known_fake_list, scan_get, scan_list, scan_media_get
 from moderation.services.banks import bank_entry_delete, known_fake_submit
+from moderation.services.media import media_from_upload, media_from_url
 from moderation.services.scans import scan_submit
+from moderation.services.watermarks import watermark_recover_media
 
 _TRUE = {"1", "true", "yes", "on"}
 _CONTENT_TYPES = {"mov": "video/quicktime", "avi": "video/x-msvideo"}  # the rest are kind/format
-_FORM_OVERHEAD = 1024 * 1024  # multipart boundaries and text fields around the files
-
-
-def _platform(request: Request) -> Platform:
-    client = request.user
-    assert isinstance(client, PlatformClient)  # DEFAULT_PERMISSION_CLASSES: IsAuthenticated
-    return client.platform
-
-
-def _refuse_oversized_body(request: Request, platform: Platform) -> None:
-    """Answer 413 from the Content-Length alone, before a byte of an oversized body is parsed."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    limit = platform.max_upload_bytes * settings.FAKEME_SCANS["MAX_MEDIA_PER_SCAN"] + _FORM_OVERHEAD
-    if length > limit:
-        raise ApplicationError("media_too_large", f"The request exceeds {limit:,} bytes.", status=413)
 
 
 class ScanPagination(CursorPagination):
@@ -59,18 +44,6 @@ class ScanPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-
-
-_ERRORS = {
-    400: OpenApiResponse(description="Invalid request (code: invalid, no_media, ...)"),
-    401: OpenApiResponse(description="Missing, invalid or revoked API key"),
-    404: OpenApiResponse(description="Not found (or another platform's)"),
-    409: OpenApiResponse(description="Idempotency-Key reused with a different request"),
-    413: OpenApiResponse(description="Media too large"),
-    415: OpenApiResponse(description="Unsupported request content type or media format"),
-    422: OpenApiResponse(description="Media could not be fetched or analysed"),
-    429: OpenApiResponse(description="Throttled"),
-}
 
 
 class ScanListCreateApi(APIView):
@@ -90,12 +63,12 @@ class ScanListCreateApi(APIView):
         responses={
             200: OpenApiResponse(ScanOutputSerializer, description="Scanned now (images)"),
             202: OpenApiResponse(ScanOutputSerializer, description="Queued (videos, ?async=1)"),
-            **_ERRORS,
+            **ERROR_RESPONSES,
         },
     )
     def post(self, request: Request) -> Response:
-        platform = _platform(request)
-        _refuse_oversized_body(request, platform)
+        platform = request_platform(request)
+        refuse_oversized_body(request, platform)
         serializer = ScanCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -127,11 +100,15 @@ class ScanListCreateApi(APIView):
             OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.QUERY)
             for name in ("external_id", "author_id", "verdict", "status")
         ],
-        responses={200: ScanSummarySerializer(many=True), 401: _ERRORS[401], 429: _ERRORS[429]},
+        responses={
+            200: ScanSummarySerializer(many=True),
+            401: ERROR_RESPONSES[401],
+            429: ERROR_RESPONSES[429],
+        },
     )
     def get(self, request: Request) -> Response:
         scans = scan_list(
-            platform=_platform(request), filters=request.query_params.dict(), with_results=False
+            platform=request_platform(request), filters=request.query_params.dict(), with_results=False
         )
         paginator = ScanPagination()
         page = paginator.paginate_queryset(scans, request, view=self)
@@ -142,10 +119,12 @@ class ScanDetailApi(APIView):
     @extend_schema(
         operation_id="scans_retrieve",
         summary="A scan: status, progress, and once completed the verdict and hashtags",
-        responses={200: ScanOutputSerializer, 401: _ERRORS[401], 404: _ERRORS[404]},
+        responses={200: ScanOutputSerializer, 401: ERROR_RESPONSES[401], 404: ERROR_RESPONSES[404]},
     )
     def get(self, request: Request, scan_id: UUID) -> Response:
-        return Response(ScanOutputSerializer(scan_get(platform=_platform(request), scan_id=scan_id)).data)
+        return Response(
+            ScanOutputSerializer(scan_get(platform=request_platform(request), scan_id=scan_id)).data
+        )
 
 
 class ScanMediaContentApi(APIView):
@@ -154,13 +133,13 @@ class ScanMediaContentApi(APIView):
         summary="Download a scan's stored media file (until its retention period ends)",
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
-            401: _ERRORS[401],
-            404: _ERRORS[404],
+            401: ERROR_RESPONSES[401],
+            404: ERROR_RESPONSES[404],
             410: OpenApiResponse(description="Deleted after the retention period"),
         },
     )
     def get(self, request: Request, scan_id: UUID, index: int) -> FileResponse:
-        media = scan_media_get(platform=_platform(request), scan_id=scan_id, index=index)
+        media = scan_media_get(platform=request_platform(request), scan_id=scan_id, index=index)
         if not media.storage_key:
             raise ApplicationError(
                 "media_expired", "The media was deleted after its retention period.", status=410
@@ -179,11 +158,11 @@ class KnownFakeListCreateApi(APIView):
             "multipart/form-data": KnownFakeCreateInputSerializer,
             "application/json": KnownFakeCreateInputSerializer,
         },
-        responses={201: KnownFakeOutputSerializer, **_ERRORS},
+        responses={201: KnownFakeOutputSerializer, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        platform = _platform(request)
-        _refuse_oversized_body(request, platform)
+        platform = request_platform(request)
+        refuse_oversized_body(request, platform)
         serializer = KnownFakeCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
@@ -200,10 +179,10 @@ class KnownFakeListCreateApi(APIView):
     @extend_schema(
         operation_id="known_fakes_list",
         summary="The known fakes this platform submitted",
-        responses={200: KnownFakeOutputSerializer(many=True), 401: _ERRORS[401]},
+        responses={200: KnownFakeOutputSerializer(many=True), 401: ERROR_RESPONSES[401]},
     )
     def get(self, request: Request) -> Response:
-        entries = known_fake_list(platform=_platform(request)).select_related("scan_media")
+        entries = known_fake_list(platform=request_platform(request)).select_related("scan_media")
         paginator = ScanPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
         return paginator.get_paginated_response(KnownFakeOutputSerializer(page, many=True).data)
@@ -212,17 +191,42 @@ class KnownFakeListCreateApi(APIView):
 class KnownFakeDetailApi(APIView):
     @extend_schema(
         operation_id="known_fakes_retrieve",
-        responses={200: KnownFakeOutputSerializer, 401: _ERRORS[401], 404: _ERRORS[404]},
+        responses={200: KnownFakeOutputSerializer, 401: ERROR_RESPONSES[401], 404: ERROR_RESPONSES[404]},
     )
     def get(self, request: Request, entry_id: UUID) -> Response:
-        entry = known_fake_get(platform=_platform(request), entry_id=entry_id)
+        entry = known_fake_get(platform=request_platform(request), entry_id=entry_id)
         return Response(KnownFakeOutputSerializer(entry).data)
 
     @extend_schema(
         operation_id="known_fakes_destroy",
         summary="Withdraw a known fake this platform submitted",
-        responses={204: None, 401: _ERRORS[401], 404: _ERRORS[404]},
+        responses={204: None, 401: ERROR_RESPONSES[401], 404: ERROR_RESPONSES[404]},
     )
     def delete(self, request: Request, entry_id: UUID) -> Response:
-        bank_entry_delete(entry=known_fake_get(platform=_platform(request), entry_id=entry_id))
+        bank_entry_delete(entry=known_fake_get(platform=request_platform(request), entry_id=entry_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WatermarkRecoverApi(APIView):
+    @extend_schema(
+        operation_id="watermark_recover",
+        summary="Read FakeME's invisible watermark from an image or video",
+        description=(
+            "A mark found proves the media came from FakeME's generator and names the generation. "
+            "Nothing is stored."
+        ),
+        request={"multipart/form-data": WatermarkRecoverInputSerializer},
+        responses={200: WatermarkRecoveryOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        platform = request_platform(request)
+        refuse_oversized_body(request, platform)
+        serializer = WatermarkRecoverInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload, url = serializer.validated_data.get("media"), serializer.validated_data["media_url"]
+        if bool(upload) == bool(url):
+            raise ApplicationError("no_media", "Send exactly one of media (a file) or media_url.")
+        media = (
+            media_from_upload(upload, platform=platform) if upload else media_from_url(url, platform=platform)
+        )
+        return Response(WatermarkRecoveryOutputSerializer(watermark_recover_media(media)).data)

@@ -44,6 +44,7 @@ from moderation.services.media import (
     media_read,
     media_store,
 )
+from moderation.services.watermarks import watermark_check
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +57,6 @@ PROGRESS_MIN_INTERVAL_S = 0.25  # progress rows are written at most this often
 
 
 # -- hooks and pure helpers ----------------------------------------------------------------
-def watermark_check(media: bytes, *, kind: str) -> dict[str, Any] | None:
-    """Hook for FakeME's own invisible watermark (the ``watermark`` package, being written).
-
-    Will call ``watermark.recover(image, keys)`` and return ``{"found": True, "payload": ...}``
-    when the media carries our mark, which makes it fake (decided_by=watermark). None today.
-    """
-    return None
-
-
 def _tag_key(tag: str) -> str:
     return tag.strip().lstrip("#").casefold()
 
@@ -176,8 +168,10 @@ def _apply_outcomes(
     scan.probability = max(probabilities) if probabilities else None
     scan.reasons = list(dict.fromkeys(r for o in outcomes for r in o.reasons))
     scan.known_matches = known
-    watermarks = [o.watermark for o in outcomes if o.watermark]
-    scan.watermark = watermarks[0] if watermarks else None
+    # The scan shows the first mark found, else the first media's (negative) recovery.
+    checked = [o.watermark for o in outcomes if o.watermark]
+    found = [w for w in checked if w.get("found")]
+    scan.watermark = (found or checked or [None])[0]
 
     info = detector.model_info
     scan.model_name, scan.model_version, scan.model_threshold = info.name, info.version, info.threshold
@@ -447,7 +441,8 @@ def _analyze_stored(
         data = media_read(row.storage_key)
         return detector.analyze_image(data), watermark_check(data, kind=row.kind)
     with media_local_path(row.storage_key, f".{row.format}") as path:
-        return detector.analyze_video(path, progress=progress.for_media(row.index)), None
+        result = detector.analyze_video(path, progress=progress.for_media(row.index))
+        return result, watermark_check(None, kind=row.kind, path=path)
 
 
 def scan_run(*, scan_id: str) -> Scan | None:

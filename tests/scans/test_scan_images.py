@@ -37,7 +37,8 @@ def test_face_photo_is_scanned_synchronously(api: APIClient, face_jpeg: bytes, m
     assert len(media["sha256"]) == 64 and len(media["pdq"]) == 64
     assert body["model"]["name"] and body["model"]["version"]
     assert body["model"]["threshold"] == body["model"]["model_threshold"]  # no platform override
-    assert body["watermark"] is None and media["watermark"] is None  # slot for the watermark issue
+    assert body["watermark"] == media["watermark"]  # every scan looks for FakeME's own mark
+    assert media["watermark"]["checked"] is True and media["watermark"]["found"] is False
     assert body["known_deepfake_matches"] == []
     assert body["progress"]["percent"] == 100
     assert set(body["timings_ms"]) >= {"analyze", "total"}

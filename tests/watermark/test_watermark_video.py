@@ -61,6 +61,21 @@ def test_reencoded_clip_votes_to_the_payload(marked_clip: Path, key: bytes) -> N
     assert result.frames == 10
 
 
+def test_frames_pushed_one_at_a_time_vote_the_same(marked_clip: Path, key: bytes) -> None:
+    """FrameVote is what a decoder that is reading the clip anyway feeds; it stops at max_frames."""
+    from watermark import FrameVote
+
+    decoded = _read(marked_clip)
+    vote = FrameVote([b"newer-key", key], max_frames=8)
+    for frame in decoded:
+        vote.add(frame)
+    vote.add(np.zeros((64, 64, 3), np.uint8))  # ignored: full (and of another size)
+    pushed = vote.result()
+    pulled = recover_from_frames(decoded, [b"newer-key", key], max_frames=8)
+    assert vote.full and pushed.frames == 8 and pushed.key_index == 1
+    assert pushed == pulled and pushed.found and pushed.payload == 0x5EED
+
+
 def test_a_cut_anywhere_still_carries_it(marked_clip: Path, key: bytes) -> None:
     decoded = _read(marked_clip)
     for start in (0, 11, 24):

@@ -1,0 +1,98 @@
+"""FakeME's own watermark in the service layer: the keys, what a recovered mark names, recovery of media.
+
+Every scan runs recovery on every media item; a mark found under any of our keys proves the media came
+from FakeME's generator and names the generation record (see ``generation_id_for_payload``). The
+watermark package itself is plain Python; this module adds settings, error mapping and logging.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+import watermark
+from moderation.errors import ApplicationError
+from moderation.services.media import MediaInput
+
+logger = logging.getLogger(__name__)
+
+GENERATION_ID_PREFIX = "gen_"
+# Decoder codes of the watermark package -> API status. Anything about the media itself is 422.
+_STATUS = {"invalid_key": 503}
+
+
+def watermark_keys() -> list[bytes]:
+    """The current key first, then the previous ones (rotation: old marks stay readable)."""
+    return [settings.WATERMARK_KEY, *settings.WATERMARK_PREVIOUS_KEYS]
+
+
+def generation_id_for_payload(payload: int) -> str:
+    """The 40-bit payload is the generation's number; its public id is that number in hex."""
+    return f"{GENERATION_ID_PREFIX}{payload:010x}"
+
+
+def payload_for_generation_id(generation_id: str) -> int:
+    if not generation_id.startswith(GENERATION_ID_PREFIX):
+        raise ValueError(f"not a generation id: {generation_id!r}")
+    return int(generation_id[len(GENERATION_ID_PREFIX) :], 16)
+
+
+def recovery_to_dict(recovery: watermark.Recovery) -> dict[str, Any]:
+    out: dict[str, Any] = {**recovery.to_dict(), "checked": True}
+    out["generation_id"] = (
+        generation_id_for_payload(recovery.payload)
+        if recovery.found and recovery.payload is not None
+        else None
+    )
+    return out
+
+
+def _recover(data: bytes | None, *, kind: str, path: Path | None = None) -> watermark.Recovery:
+    keys = watermark_keys()
+    if kind == "video":
+        if path is not None:
+            return watermark.recover_video_file(path, keys)
+        assert data is not None
+        with tempfile.NamedTemporaryFile(suffix=".video") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            return watermark.recover_video_file(tmp.name, keys)
+    assert data is not None
+    return watermark.recover_bytes(data, keys)
+
+
+def watermark_check(data: bytes | None, *, kind: str, path: Path | None = None) -> dict[str, Any] | None:
+    """Recovery for one scanned media item, as stored on the scan; None when it cannot carry a mark.
+
+    Never fails the scan: the detector has already accepted the media, so a decoder complaint here
+    (an image below the watermark's minimum size, say) only means no mark can be read from it.
+    """
+    try:
+        return recovery_to_dict(_recover(data, kind=kind, path=path))
+    except watermark.ImageTooSmall:
+        return None
+    except watermark.WatermarkError as exc:
+        logger.warning("watermark check skipped: %s (%s)", exc, exc.code)
+        return None
+
+
+def watermark_recover_media(media: MediaInput) -> dict[str, Any]:
+    """The recovery endpoint's answer for one uploaded or fetched file; bad media raise ApplicationError."""
+    try:
+        recovery = _recover(media.data, kind=media.kind)
+    except watermark.WatermarkError as exc:
+        code = getattr(exc, "detail_code", None) or exc.code
+        raise ApplicationError(code, str(exc), status=_STATUS.get(exc.code, 422)) from exc
+    return {
+        **recovery_to_dict(recovery),
+        "media": {
+            "kind": media.kind,
+            "format": media.format,
+            "sha256": media.sha256,
+            "size_bytes": media.size,
+        },
+    }
