@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -15,7 +17,7 @@ from moderation.models import (
     WebhookAttempt,
     WebhookDelivery,
 )
-from moderation.services.platforms import api_key_create, api_key_revoke
+from moderation.services.platforms import api_key_create, api_key_revoke, platform_update
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -44,6 +46,14 @@ class PlatformAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     inlines = [ApiKeyInline]
     actions = ["create_api_key"]
+
+    def save_model(self, request: HttpRequest, obj: Platform, form: Any, change: bool) -> None:
+        """Changes go through the service, which validates them and writes the audit entry."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        platform_update(platform=obj, user=request.user, **fields)
 
     @admin.action(description="Create an API key (shown once)")
     def create_api_key(self, request: HttpRequest, queryset: QuerySet[Platform]) -> None:

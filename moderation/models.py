@@ -202,6 +202,7 @@ class BankEntry(models.Model):
     class Source(models.TextChoices):
         PLATFORM = "platform"
         MODERATOR = "moderator"
+        GENERATION = "generation"  # FakeME's own generator registered its output
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     bank = models.CharField(max_length=16, choices=Bank.choices)

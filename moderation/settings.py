@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally, no CDN
     "moderation",
+    "reports",
+    "generation",
 ]
 
 MIDDLEWARE = [
@@ -91,6 +93,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (throttles etc.): CACHE_URL, else Redis at REDIS_URL, else local memory ----------
 REDIS_URL = _str("REDIS_URL", "")
 CACHES = {"default": env.cache_url_config(_str("CACHE_URL", REDIS_URL or "locmemcache://"))}
+
+# --- Staff console (reports/console, mounted at /console/) -------------------------------
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:queue"
+LOGOUT_REDIRECT_URL = "console:login"
+# A readable page (not Django's debug text) when a console form's CSRF token is missing or stale.
+CSRF_FAILURE_VIEW = "reports.console.access.csrf_failure"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -162,6 +171,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two "status" choice sets (scans, review items) would otherwise collide in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ScanStatusEnum": "moderation.models.Scan.Status",
+        "ReviewStatusEnum": "reports.models.ReviewItem.Status",
+    },
 }
 
 # --- Scan API ---------------------------------------------------------------------------
@@ -192,6 +206,44 @@ FAKEME_SCANS = {
     "SCAN_TIME_LIMIT_S": 2100,
 }
 
+# --- Reports and review queue (reports/) -------------------------------------------------
+FAKEME_REPORTS = {
+    # Reports one reporter (per platform) may send, as "N/second|minute|hour|day"; then 429.
+    "REPORTER_RATE_LIMIT": _str("REPORTER_RATE_LIMIT", "10/hour"),
+    # A reporter's past accuracy (agreed vs rejected reports) counts once this many were decided.
+    "ACCURACY_MIN_DECIDED": 5,
+    # Dismissing an item whose priority score (0-100) is at least this needs a note.
+    "DISMISS_NOTE_MIN_SCORE": 60.0,
+    # Items one bulk decision may touch.
+    "BULK_MAX_ITEMS": 200,
+}
+
+# --- Face-swap generation (generation/) ---------------------------------------------------
+FAKEME_GENERATION = {
+    # SimSwap's official checkpoints (CC BY-NC, not bundled): both paths set = the engine is offered.
+    "SIMSWAP": {
+        "GENERATOR": _str("SIMSWAP_GENERATOR", "") or None,
+        "ARCFACE": _str("SIMSWAP_ARCFACE", "") or None,
+        "SIZE": int(_str("SIMSWAP_SIZE", "224")),
+    },
+    # "auto": SimSwap when it is available, else the built-in landmark engine.
+    "DEFAULT_ENGINE": _str("GENERATION_DEFAULT_ENGINE", "auto"),
+    # Generations per platform and per (platform, user), as "N/second|minute|hour|day"; then 429.
+    "PLATFORM_RATE_LIMIT": _str("GENERATION_PLATFORM_RATE_LIMIT", "200/hour"),
+    "USER_RATE_LIMIT": _str("GENERATION_USER_RATE_LIMIT", "10/hour"),
+    # Video targets: longer ones are refused at submit; at most MAX_VIDEO_FRAMES frames are swapped.
+    "MAX_VIDEO_SECONDS": int(_str("GENERATION_MAX_VIDEO_SECONDS", "30")),
+    "MAX_VIDEO_FRAMES": int(_str("GENERATION_MAX_VIDEO_FRAMES", "900")),
+    "MAX_PIXELS": 25_000_000,
+    # dlib descriptor distance under which a face is a protected identity. Not dlib's own 0.6: at 0.6
+    # 45 % of pairs of different East Asian adults match (docs/generation.md); at 0.45, 2.4 %.
+    "PROTECTED_IDENTITY_DISTANCE": float(_str("GENERATION_PROTECTED_IDENTITY_DISTANCE", "0.45")),
+    "PROTECTED_VIDEO_SAMPLES": 3,  # frames of a video target checked against protected identities
+    "MAX_ATTEMPTS": 3,  # a generation whose worker died this many times is failed
+    "SOFT_TIME_LIMIT_S": 1800,
+    "TIME_LIMIT_S": 2100,
+}
+
 # --- Celery (namespace CELERY_, read by moderation/celery.py) -------------------------
 # No broker configured -> embedded mode: tasks run in-process, synchronously.
 CELERY_BROKER_URL = _str("CELERY_BROKER_URL", "") or None
@@ -207,7 +259,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = _str("CELERY_DEFAULT_QUEUE", "celery")
 # Inference (video scans) has its own queue so webhook deliveries never wait behind a long video.
 FAKEME_INFERENCE_QUEUE = _str("CELERY_INFERENCE_QUEUE", "inference")
-CELERY_TASK_ROUTES = {"moderation.scan_process": {"queue": FAKEME_INFERENCE_QUEUE}}
+CELERY_TASK_ROUTES = {
+    "moderation.scan_process": {"queue": FAKEME_INFERENCE_QUEUE},
+    "generation.generation_run": {"queue": FAKEME_INFERENCE_QUEUE},
+}
 CELERY_BEAT_SCHEDULE = {
     "media-retention-purge": {"task": "moderation.media_retention_purge", "schedule": 3600.0},
 }

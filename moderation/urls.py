@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("api/v1/", include("moderation.api.urls")),
+    path("console/", include("reports.console.urls")),
     # The schema and its browsable UI (Swagger UI) are public documentation; the UI's assets come
     # from drf-spectacular-sidecar through staticfiles, never from a CDN. (drf-spectacular's Redoc
     # page is not offered: its template loads Google Fonts.)

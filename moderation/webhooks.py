@@ -3,7 +3,8 @@
 Headers: ``webhook-id`` (stable across retries), ``webhook-timestamp`` (Unix seconds of this
 attempt) and ``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``, keyed
 with the base64-decoded part of the platform's ``whsec_...`` secret. Body:
-``{"type": "scan.completed" | "scan.failed", "timestamp": ISO-8601, "data": <the scan, as GET returns it>}``.
+``{"type": "scan.completed" | "scan.failed", "timestamp": ISO-8601, "data": <the scan, as GET returns it>}``;
+other events (``report.resolved``, ``appeal.resolved``) have the same envelope with their own ``data``.
 
 A failed attempt (network error or non-2xx) is retried after BACKOFF_BASE_S * 2**(n-1) seconds
 (±10 % jitter, capped), up to WEBHOOK_MAX_ATTEMPTS; every attempt is recorded. Embedded mode
@@ -20,7 +21,9 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -29,7 +32,7 @@ from django.utils import timezone
 
 from moderation import media_fetch
 from moderation.celery import app as celery_app
-from moderation.models import Scan, WebhookAttempt, WebhookDelivery
+from moderation.models import Platform, Scan, WebhookAttempt, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -58,17 +61,26 @@ def webhook_backoff_s(attempt: int) -> float:
 
 
 def webhook_delivery_create(*, scan: Scan, event_type: str) -> WebhookDelivery | None:
-    """Freeze the event body and queue its delivery after commit; None when the platform has no webhook."""
+    """A scan event (its body is the scan as the API shows it); None for sync scans or without a webhook."""
     from moderation.api.serializers import ScanOutputSerializer  # the webhook carries the API's own view
 
-    platform = scan.platform
-    if not platform.webhook_url or scan.mode != Scan.Mode.ASYNC:
+    if not scan.platform.webhook_url or scan.mode != Scan.Mode.ASYNC:
         return None  # synchronous scans answer in the response itself
-    payload = {
-        "type": event_type,
-        "timestamp": timezone.now().isoformat(),
-        "data": ScanOutputSerializer(scan).data,
-    }
+    return webhook_event_create(
+        platform=scan.platform, event_type=event_type, data=ScanOutputSerializer(scan).data, scan=scan
+    )
+
+
+def webhook_event_create(
+    *, platform: Platform, event_type: str, data: Mapping[str, Any], scan: Scan | None = None
+) -> WebhookDelivery | None:
+    """Freeze ``{"type", "timestamp", "data"}`` and queue its delivery after commit.
+
+    Any event (``scan.completed``, ``report.resolved``, ...); None when the platform has no webhook.
+    """
+    if not platform.webhook_url:
+        return None
+    payload = {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data}
     delivery = WebhookDelivery.objects.create(
         webhook_id=f"msg_{uuid.uuid4().hex}",
         platform=platform,

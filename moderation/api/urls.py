@@ -1,6 +1,6 @@
 """/api/v1/ routes."""
 
-from django.urls import path
+from django.urls import include, path
 
 from moderation.api import views
 
@@ -13,5 +13,8 @@ urlpatterns = [
         name="api-scan-media-content",
     ),
     path("known-fakes", views.KnownFakeListCreateApi.as_view(), name="api-known-fakes"),
+    path("watermark/recover", views.WatermarkRecoverApi.as_view(), name="api-watermark-recover"),
     path("known-fakes/<uuid:entry_id>", views.KnownFakeDetailApi.as_view(), name="api-known-fake-detail"),
+    path("", include("reports.api.urls")),  # reports, appeals
+    path("", include("generation.api.urls")),  # generations, engines, protected identities
 ]

@@ -36,7 +36,66 @@ def api_key_create(
         created_by=created_by,
     )
     logger.info("api key created: %s for %s", key.prefix, platform.name)
+    from reports.services.audit import audit_record  # reports builds on moderation: import lazily
+
+    audit_record(
+        action="api_key.create",
+        actor=created_by,
+        target=key,
+        target_label=f"API key {key.prefix}… ({platform.name})",
+        platform=platform,
+        description=f'{_actor(created_by)} created API key {key.prefix}… "{name}" for {platform.name}.',
+        after={"prefix": key.prefix, "name": name},  # never the key itself
+    )
     return key, generated.raw
+
+
+def _actor(user: AbstractBaseUser | None) -> str:
+    return user.get_username() if user is not None else "The system"
+
+
+# Settings whose values the audit log must not show (only that they changed).
+_SECRET_SETTINGS = {"webhook_secret"}
+
+
+def platform_update(*, platform: Platform, user: AbstractBaseUser | None, **fields: Any) -> Platform:
+    """Change a platform's settings (validated) and record before/after of what changed in the audit log."""
+    unknown = [
+        name for name in fields if name in ("id", "created_at", "updated_at") or not hasattr(platform, name)
+    ]
+    if unknown:
+        raise ValueError(f"not platform settings: {', '.join(unknown)}")
+    with transaction.atomic():
+        current = Platform.objects.select_for_update().get(pk=platform.pk)
+        changed = {name: value for name, value in fields.items() if getattr(current, name) != value}
+        if not changed:
+            return current
+        before = {name: getattr(current, name) for name in changed}
+        for name, value in changed.items():
+            setattr(current, name, value)
+        current.full_clean()
+        current.save()
+
+        def shown(name: str, value: Any) -> Any:
+            return "(secret)" if name in _SECRET_SETTINGS else value
+
+        from reports.services.audit import audit_record
+
+        audit_record(
+            action="platform.settings_change",
+            actor=user,
+            target=current,
+            platform=current,
+            description=f"{_actor(user)} changed {current.name}'s settings: "
+            + ", ".join(
+                f"{name} {shown(name, before[name])!r} → {shown(name, changed[name])!r}" for name in changed
+            )
+            + ".",
+            before={name: shown(name, value) for name, value in before.items()},
+            after={name: shown(name, value) for name, value in changed.items()},
+        )
+    logger.info("platform %s settings changed: %s", current.name, ", ".join(changed))
+    return current
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:

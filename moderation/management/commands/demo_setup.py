@@ -1,11 +1,16 @@
 """``python manage.py demo_setup``: what `make run` prints: a demo admin login and a demo platform key.
 
+It also makes a demo moderator for the staff console (``/console/``), whose password is
+``DEMO_MODERATOR_PASSWORD`` when set, else a fresh random one printed here, and, on the first
+run, a few real scans, reports and an appeal so that the console is not empty.
+
 Each run sets a fresh random admin password and revokes the previous demo keys, so the
 credentials printed are the only ones that work. Refuses to run with DEBUG off.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Any
 
@@ -18,6 +23,7 @@ from moderation.services.platforms import api_key_create, api_key_revoke, platfo
 
 DEMO_PLATFORM = "demo"
 DEMO_KEY_NAME = "make run"
+DEMO_MODERATOR = "moderator"
 
 
 class Command(BaseCommand):
@@ -39,12 +45,35 @@ class Command(BaseCommand):
             api_key_revoke(api_key=old)
         _, raw = api_key_create(platform=platform, name=DEMO_KEY_NAME)
 
+        # The console's demo moderator: staff, not superuser. Never a committed password.
+        moderator_password = os.environ.get("DEMO_MODERATOR_PASSWORD") or secrets.token_urlsafe(12)
+        moderator, _ = get_user_model().objects.get_or_create(username=DEMO_MODERATOR)
+        moderator.is_staff, moderator.is_superuser = True, False
+        moderator.set_password(moderator_password)
+        moderator.save()
+        shown = (
+            "(from DEMO_MODERATOR_PASSWORD)"
+            if os.environ.get("DEMO_MODERATOR_PASSWORD")
+            else moderator_password
+        )
+
+        from reports.console.demo import demo_content_create  # the console's demo posts
+
+        demo = demo_content_create(platform=platform)
+        content = (
+            f"skipped: {demo.skipped}"
+            if demo.skipped
+            else f"{demo.scans} scans, {demo.reports} reports, {demo.appeals} appeal"
+        )
+
         base = "http://127.0.0.1:8000"
         self.stdout.write(
             "\n".join(
                 [
                     "",
                     f"  Admin:        {base}/admin/   user admin   password {password}",
+                    f"  Console:      {base}/console/   user {DEMO_MODERATOR}   password {shown}",
+                    f"  Demo content: {content}",
                     f"  API docs:     {base}/api/docs/",
                     f"  Demo API key: {raw}",
                     f"  Try:          curl -H 'Authorization: Bearer {raw}' \\\n"

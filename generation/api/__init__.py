@@ -1,0 +1,1 @@
+"""The generation API (platform API key): face swaps, their results, engines, protected identities."""

