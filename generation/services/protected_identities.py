@@ -2,10 +2,10 @@
 
 A platform registers a photo of the person; only dlib's 128-d descriptor is kept (the photo is not
 stored). A generation whose source face, or any face in its target (up to 5 per image or sampled
-video frame), lies within ``PROTECTED_IDENTITY_DISTANCE`` of one of the platform's descriptors is refused with 422
-``protected_identity`` before anything is stored. The default, 0.45, is stricter than dlib's own
-"same person" 0.6 because at 0.6 nearly half of the pairs of different East Asian adults match
-(docs/generation.md); copies of one photo lie at 0.10-0.24.
+video frame), lies within ``PROTECTED_IDENTITY_DISTANCE`` of one of the platform's descriptors is
+refused with 422 ``protected_identity`` before anything is stored. The default, 0.45, is stricter
+than dlib's own "same person" 0.6 because at 0.6 nearly half of the pairs of different East Asian
+adults match (docs/generation.md); copies of one photo lie at 0.10-0.24.
 """
 
 from __future__ import annotations
