@@ -95,9 +95,18 @@ def machine_info(threads: int | None) -> dict[str, Any]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "opencv": cv2.__version__,
+        "onnxruntime": _version("onnxruntime"),
+        "pyav": _version("av"),
         "threads": threads or torch.get_num_threads(),
         "loadavg": os.getloadavg(),
     }
+
+
+def _version(module: str) -> str:
+    try:
+        return str(__import__(module).__version__)
+    except ImportError:
+        return "not installed"
 
 
 def set_threads(threads: int | None) -> int:
@@ -485,6 +494,7 @@ def run_fakeme(cfg: dict[str, Any]) -> dict[str, Any]:
         "rss_peak_sampled": sampler.stop(),
     }
     out["model"] = f"{detector.model_info.name} {detector.model_info.version}"
+    out["backend"] = detector.classifier.backend
     out["ru_maxrss"] = max_rss_bytes()
     return out
 
@@ -617,7 +627,7 @@ def build_report(
         f"- Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), "
         f"{m['ram_gib']:.1f} GiB RAM; "
         f"Python {m['python']}, torch {m['torch']} ({threads}), "
-        f"OpenCV {m['opencv']}",
+        f"OpenCV {m['opencv']}, ONNX Runtime {m['onnxruntime']}, PyAV {m['pyav']}",
         f"- Load average before the run: {' / '.join(f'{x:.2f}' for x in m['loadavg'])} (1 / 5 / 15 min)",
         f"- Weights: {ctx['weights']}",
         f"- Photos: 1920×1080 JPEG q90 built from {ctx['sources']}; "
@@ -626,6 +636,8 @@ def build_report(
         f"{video['codec']}, "
         f"{video['mbps']:.1f} Mbit/s; one face ~320 px drifting over a panning background; "
         f"FakeME samples at {ctx['fps']:g} fps.",
+        f"- FakeME classifier backend: {ours['backend']}; video frames decode on a background thread "
+        "while the models run, so the video's `decode` stage is only the time spent waiting for frames.",
         f"- Runs: {ctx['runs']} timed after {ctx['warmup']} warm-up per measurement; "
         "each pipeline runs in its own fresh process (model load excluded from latencies).",
         "",

@@ -18,11 +18,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from detection import onnx_backend
 from detection.errors import ModelUnavailable
 from detection.faces import crop_face
 from detection.model import FakeMENet, ModelCard, load_detector
 
 WeightsArg = str | Path | Sequence[str | Path]
+BACKENDS = ("auto", "onnxruntime", "torch")
 
 
 @dataclass
@@ -60,7 +62,13 @@ def _as_paths(weights: WeightsArg) -> list[Path]:
 
 
 class Classifier:
-    """Scores face crops (RGB uint8, as cut by :meth:`crop`) with a calibrated ensemble."""
+    """Scores face crops (RGB uint8, as cut by :meth:`crop`) with a calibrated ensemble.
+
+    ``backend``: ``"auto"`` runs each member in ONNX Runtime when it is installed (exported
+    from the safetensors into ``cache_dir`` on first use, see :mod:`detection.onnx_backend`)
+    and in torch otherwise; ``"onnxruntime"`` insists on it; ``"torch"`` never uses it.
+    Grad-CAM always runs in torch (it needs gradients).
+    """
 
     def __init__(
         self,
@@ -68,12 +76,17 @@ class Classifier:
         threshold: float | None = None,
         threads: int | None = None,
         batch_size: int = 16,
+        backend: str = "auto",
+        cache_dir: str | Path | None = None,
     ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         if threads:
             torch.set_num_threads(int(threads))  # process-wide: the worker owns its cores
         self.paths = _as_paths(weights)
         self.models: list[FakeMENet] = []
         self.cards: list[ModelCard] = []
+        self.runtimes: list[onnx_backend.OrtModel | None] = []
         for path in self.paths:
             try:
                 model, card = load_detector(path)
@@ -84,6 +97,14 @@ class Classifier:
             model.requires_grad_(False)
             self.models.append(model)
             self.cards.append(card)
+            runtime = None
+            if backend != "torch":
+                runtime = onnx_backend.load(
+                    model, card, path, int(threads or torch.get_num_threads()), cache_dir
+                )
+                if runtime is None and backend == "onnxruntime":
+                    raise ModelUnavailable(f"ONNX Runtime could not run detector weights {path}.")
+            self.runtimes.append(runtime)
         margins = {round(card.crop_margin, 6) for card in self.cards}
         if len(margins) > 1:
             # One crop serves every member; members trained on other margins would be fed off-pipeline.
@@ -94,6 +115,12 @@ class Classifier:
         self.threshold = float(primary.threshold if threshold is None else threshold)
         self.batch_size = batch_size
         self._gradcam_lock = threading.Lock()
+
+    @property
+    def backend(self) -> str:
+        """What scores crops: ``onnxruntime``, ``torch``, or ``mixed`` when members differ."""
+        kinds = {"torch" if r is None else "onnxruntime" for r in self.runtimes}
+        return kinds.pop() if len(kinds) == 1 else "mixed"
 
     # -- description ------------------------------------------------------------------
     @property
@@ -129,6 +156,15 @@ class Classifier:
         std = torch.tensor(card.std, dtype=torch.float32).view(1, 3, 1, 1)
         return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
 
+    def _run(self, index: int, chunk: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Member ``index`` on a chunk of crops: (logits[N], boundary logits[N, 1, S/8, S/8])."""
+        x = self._tensor(chunk, self.cards[index])
+        runtime = self.runtimes[index]
+        if runtime is None:
+            return self.models[index](x)
+        logit, boundary = runtime(x.contiguous().numpy())
+        return torch.from_numpy(logit), torch.from_numpy(boundary)
+
     # -- inference --------------------------------------------------------------------
     def forward(self, crops: Sequence[np.ndarray], with_heatmaps: bool = False) -> ClassifierOutput:
         """One pass over all crops (in chunks of ``batch_size``) of every ensemble member."""
@@ -138,10 +174,10 @@ class Classifier:
         logits = np.zeros(len(crops), dtype=np.float64)
         maps = np.zeros((len(crops), out_size, out_size), dtype=np.float32) if with_heatmaps else None
         with torch.inference_mode():
-            for model, card in zip(self.models, self.cards, strict=True):
+            for index, card in enumerate(self.cards):
                 for start in range(0, len(crops), self.batch_size):
                     chunk = crops[start : start + self.batch_size]
-                    logit, boundary = model(self._tensor(chunk, card))
+                    logit, boundary = self._run(index, chunk)
                     logits[start : start + len(chunk)] += logit.double().numpy() / card.temperature
                     if maps is not None:
                         up = F.interpolate(
@@ -197,7 +233,11 @@ _CACHE_LOCK = threading.Lock()
 
 
 def get_classifier(
-    weights: WeightsArg, threshold: float | None = None, threads: int | None = None
+    weights: WeightsArg,
+    threshold: float | None = None,
+    threads: int | None = None,
+    backend: str = "auto",
+    cache_dir: str | Path | None = None,
 ) -> Classifier:
     """The process-wide classifier for these weights, loaded on first use and then shared.
 
@@ -210,14 +250,16 @@ def get_classifier(
         mtimes = tuple(p.stat().st_mtime_ns for p in paths)
     except OSError as exc:
         raise ModelUnavailable(f"Detector weights not found: {exc.filename}") from exc
-    key = (resolved, threshold)
+    key = (resolved, threshold, backend, None if cache_dir is None else str(cache_dir))
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is not None and cached[0] == mtimes:
             if threads:
                 torch.set_num_threads(int(threads))
             return cached[1]
-        classifier = Classifier(paths, threshold=threshold, threads=threads)
+        classifier = Classifier(
+            paths, threshold=threshold, threads=threads, backend=backend, cache_dir=cache_dir
+        )
         _CACHE[key] = (mtimes, classifier)
         return classifier
 

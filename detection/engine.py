@@ -11,19 +11,21 @@ from __future__ import annotations
 import base64
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from detection.classifier import Classifier, ModelInfo, WeightsArg, get_classifier
 from detection.errors import EmptyInput, UnsupportedMedia
 from detection.faces import Face, FaceDetector
 from detection.imaging import DEFAULT_MAX_PIXELS, load_image, read_head, sniff
 from detection.plots import heatmap_overlay_png
-from detection.video import VideoReader, temporary_video_file
+from detection.video import VideoReader, prefetched, temporary_video_file
 
 FAKE, REAL, NOT_APPLICABLE = "fake", "real", "not_applicable"
 AGGREGATIONS = ("mean", "confident")
@@ -40,6 +42,21 @@ Media = bytes | str | Path
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 1)
+
+
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` torch threads, then restore the previous count. (With torch's
+    OpenMP backend the count is per calling thread; threads that start meanwhile inherit it.)"""
+    before = torch.get_num_threads()
+    if not threads or threads == before:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass
@@ -200,10 +217,17 @@ class Detector:
         threshold: float | None = None,
         threads: int | None = None,
         max_faces: int = 20,
+        backend: str = "auto",
+        cache_dir: str | Path | None = None,
+        decode_threads: int = 0,
+        prefetch: int = 2,
+        video_threads: int | None = 1,
     ) -> None:
         if aggregation not in AGGREGATORS:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, not {aggregation!r}")
-        self.classifier: Classifier = get_classifier(weights, threshold=threshold, threads=threads)
+        self.classifier: Classifier = get_classifier(
+            weights, threshold=threshold, threads=threads, backend=backend, cache_dir=cache_dir
+        )
         self.min_face_size = int(min_face_size)
         self.face_detector = FaceDetector(min_face_size=self.min_face_size)
         self._video_face_detectors: dict[int, FaceDetector] = {}
@@ -213,6 +237,12 @@ class Detector:
         self.max_frames = int(max_frames)
         self.aggregation = aggregation
         self.max_faces = int(max_faces)  # largest faces first; bounds the cost of crowd photos
+        self.decode_threads = int(decode_threads)  # FFmpeg threads for video (0: one per core)
+        self.prefetch = int(prefetch)  # sampled frames decoded ahead while the models run
+        # Torch threads while a video is analysed with decoding in the background: torch's OpenMP
+        # threads spin-wait at every barrier, so sharing the cores with FFmpeg's threads makes
+        # small-op models (MTCNN) several times slower with 2 threads than with 1. None: unchanged.
+        self.video_threads = video_threads
 
     @classmethod
     def from_settings(cls, config: Mapping[str, Any], **overrides: Any) -> Detector:
@@ -230,6 +260,8 @@ class Detector:
             "AGGREGATION": "aggregation",
             "THRESHOLD": "threshold",
             "THREADS": "threads",
+            "BACKEND": "backend",
+            "CACHE_DIR": "cache_dir",
         }
         kwargs.update({arg: config[key] for key, arg in keys.items() if config.get(key) is not None})
         kwargs.update({k: v for k, v in overrides.items() if v is not None})
@@ -342,6 +374,10 @@ class Detector:
         return self._analyze_video_file(Path(video), progress)
 
     def _analyze_video_file(self, path: Path, progress: ProgressCallback | None) -> VideoResult:
+        with _torch_threads(self.video_threads if self.prefetch > 0 else None):
+            return self._analyze_video_frames(path, progress)
+
+    def _analyze_video_frames(self, path: Path, progress: ProgressCallback | None) -> VideoResult:
         t0 = time.perf_counter()
         spent_faces = spent_classify = 0.0
         frames: list[FrameResult] = []
@@ -364,19 +400,25 @@ class Detector:
             max_seconds=self.max_video_seconds,
             max_frames=self.max_frames,
             max_pixels=self.max_pixels,
+            threads=self.decode_threads,
         ) as reader:
             expected = reader.expected_samples or 0
-            for done, (index, timestamp, rgb) in enumerate(reader.frames(), start=1):
-                tf = time.perf_counter()
-                faces = self._find_faces(rgb, video=True)
-                frame = FrameResult(index, timestamp, None)
-                pending.extend((frame, face, self.classifier.crop(rgb, face.box)) for face in faces)
-                frames.append(frame)
-                spent_faces += time.perf_counter() - tf
-                if len(pending) >= self.classifier.batch_size:  # batch crops across frames
-                    flush()
-                if progress is not None:
-                    progress(done, max(expected, done))
+            # The next samples decode on a background thread while the models run on this one;
+            # closing() joins that thread before the reader closes the file under it.
+            frames_in = reader.frames()
+            samples = closing(prefetched(frames_in, depth=self.prefetch) if self.prefetch > 0 else frames_in)
+            with samples as stream:
+                for done, (index, timestamp, rgb) in enumerate(stream, start=1):
+                    tf = time.perf_counter()
+                    faces = self._find_faces(rgb, video=True)
+                    frame = FrameResult(index, timestamp, None)
+                    pending.extend((frame, face, self.classifier.crop(rgb, face.box)) for face in faces)
+                    frames.append(frame)
+                    spent_faces += time.perf_counter() - tf
+                    if len(pending) >= self.classifier.batch_size:  # batch crops across frames
+                        flush()
+                    if progress is not None:
+                        progress(done, max(expected, done))
             flush()
             info, truncated = reader.info, reader.truncated
         if progress is not None and frames and expected != len(frames):

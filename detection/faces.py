@@ -1,17 +1,16 @@
-"""Face finding (facenet-pytorch MTCNN) and the square crop every model input goes through."""
+"""Face finding (MTCNN: facenet-pytorch's networks, our driver in ``detection.mtcnn``) and the square
+crop every model input goes through."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
-# MTCNN's network weights ship inside the facenet-pytorch wheel; nothing is downloaded.
-_MTCNN_LOCK = threading.Lock()
-_MTCNN_CACHE: dict[int, object] = {}
+from detection.mtcnn import MTCNN
+
+_MTCNN = MTCNN()  # stateless; its networks (weights shipped in the facenet-pytorch wheel) load on first use
 
 
 @dataclass(frozen=True)
@@ -23,17 +22,6 @@ class Face:
     @property
     def size(self) -> float:
         return max(self.box[2] - self.box[0], self.box[3] - self.box[1])
-
-
-def _mtcnn(min_face_size: int):  # -> facenet_pytorch.MTCNN (imported lazily: it is slow to import)
-    with _MTCNN_LOCK:
-        detector = _MTCNN_CACHE.get(min_face_size)
-        if detector is None:
-            from facenet_pytorch import MTCNN
-
-            detector = MTCNN(min_face_size=min_face_size, keep_all=True, post_process=False, device="cpu")
-            _MTCNN_CACHE[min_face_size] = detector
-        return detector
 
 
 class FaceDetector:
@@ -80,13 +68,12 @@ class FaceDetector:
             else rgb
         )
         min_size = max(12, int(self.min_face_size * scale))
-        with torch.inference_mode():
-            boxes, probs, points = _mtcnn(min_size).detect(np.ascontiguousarray(small), landmarks=True)
-        if boxes is None:
+        found = _MTCNN.detect(np.ascontiguousarray(small), min_size)
+        if not len(found.boxes):
             return []
-        boxes = np.asarray(boxes, dtype=np.float64) / scale - shift
-        points = np.asarray(points, dtype=np.float64) / scale - shift
-        probs = np.asarray(probs, dtype=np.float64)
+        boxes = found.boxes / scale - shift
+        points = found.landmarks / scale - shift
+        probs = found.scores
         faces = []
         for box, prob, pts in zip(boxes, probs, points, strict=True):
             face = Face(

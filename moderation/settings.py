@@ -292,6 +292,11 @@ FAKEME_DETECTOR = {
     "MIN_FACE_SIZE": 40,
     # torch intra-op threads; None (DETECTOR_THREADS unset or 0) = torch's default.
     "THREADS": int(_str("DETECTOR_THREADS", "0")) or None,
+    # Classifier runtime: auto (ONNX Runtime, exported once from the safetensors, else torch),
+    # onnxruntime or torch. The exported graph is cached in DETECTOR_CACHE_DIR (default
+    # $FAKEME_CACHE_DIR or ~/.cache/fakeme): keep it on a persistent volume in containers.
+    "BACKEND": _str("DETECTOR_BACKEND", "auto"),
+    "CACHE_DIR": _str("DETECTOR_CACHE_DIR", "") or None,
 }
 
 # --- Watermark (read by the Django layer around watermark/) ---------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -21,6 +22,15 @@ BUNDLED_WEIGHTS = REPO_ROOT / "detection" / "weights" / "fakeme-effnetv2s.safete
 def _single_torch_thread() -> None:
     # The test machine's cores are shared (e.g. with a training run); one thread keeps timings sane.
     torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """ONNX graphs exported by these tests (random weights differ per run) stay out of ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        cache = tmp_path_factory.mktemp("onnx-cache")
+        patch.setenv("FAKEME_CACHE_DIR", str(cache))
+        yield cache
 
 
 @pytest.fixture(scope="session")

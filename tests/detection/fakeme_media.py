@@ -110,3 +110,22 @@ def png_declaring(width: int, height: int) -> bytes:
         + _png_chunk(b"IDAT", idat)
         + _png_chunk(b"IEND", b"")
     )
+
+
+def write_h264(
+    path: Path, frame_at: Callable[[int], np.ndarray], n_frames: int, fps: int = 30, bframes: int = 3
+) -> Path:
+    """Write RGB frames as H.264 with B-frames (a B-pyramid, as x264's defaults make) through PyAV."""
+    import av
+
+    first = frame_at(0)
+    h, w = first.shape[:2]
+    with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:  # index first
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"x264-params": f"bframes={bframes}:b-pyramid=normal:b-adapt=0:keyint=250"}
+        for i in range(n_frames):
+            frame = av.VideoFrame.from_ndarray(frame_at(i) if i else first, format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -109,3 +110,69 @@ def test_process_wide_cache(weights_path: Path, detector: Detector, weight_pair:
     with ThreadPoolExecutor(max_workers=4) as pool:
         loaded = list(pool.map(lambda _: get_classifier([weight_pair[1]]), range(4)))
     assert all(c is loaded[0] for c in loaded)
+
+
+def test_onnxruntime_matches_torch(weights_path: Path, face_crops: list[np.ndarray], tmp_path: Path) -> None:
+    """The ONNX Runtime graph exported from the safetensors scores like the torch network."""
+    ort = Classifier([weights_path], backend="onnxruntime", cache_dir=tmp_path)
+    eager = Classifier([weights_path], backend="torch", cache_dir=tmp_path)
+    assert (ort.backend, eager.backend) == ("onnxruntime", "torch")
+    crops = face_crops * 9  # 18 crops: a full batch of 16 and a partial one
+    a, b = ort.forward(crops, with_heatmaps=True), eager.forward(crops, with_heatmaps=True)
+    np.testing.assert_allclose(a.logits, b.logits, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-5)
+    assert a.heatmaps is not None and b.heatmaps is not None
+    np.testing.assert_allclose(np.stack(a.heatmaps), np.stack(b.heatmaps), atol=1e-4)
+    np.testing.assert_allclose(ort.logits(crops[:1]), b.logits[:1], rtol=1e-4, atol=1e-4)  # batch of one
+
+
+def test_onnx_cache_is_keyed_by_the_weights(
+    weight_pair: tuple[Path, Path], face_crops: list[np.ndarray], tmp_path: Path
+) -> None:
+    a, b = weight_pair
+    cache = tmp_path / "cache"
+    first = Classifier([a], backend="onnxruntime", cache_dir=cache)
+    graphs = sorted(cache.glob("*.onnx"))
+    assert len(graphs) == 1 and graphs[0].name.startswith("a-")
+    inode = graphs[0].stat().st_ino  # an export writes a new file and renames it over the old
+    second = Classifier([a], backend="onnxruntime", cache_dir=cache)  # reuses the export
+    assert graphs[0].stat().st_ino == inode
+    assert second.logits(face_crops) == pytest.approx(first.logits(face_crops), abs=1e-6)
+    Classifier([b], backend="onnxruntime", cache_dir=cache)  # other weights: their own graph
+    assert len(list(cache.glob("*.onnx"))) == 2
+    assert not list(cache.glob("*.partial"))
+    # A damaged cache file is exported again rather than trusted or fatal.
+    graphs[0].write_bytes(b"not an onnx graph")
+    repaired = Classifier([a], backend="onnxruntime", cache_dir=cache)
+    assert repaired.logits(face_crops) == pytest.approx(first.logits(face_crops), abs=1e-6)
+    # The torch backend never touches the cache.
+    Classifier([a], backend="torch", cache_dir=tmp_path / "unused")
+    assert not (tmp_path / "unused").exists()
+
+
+def test_onnx_falls_back_to_torch_without_a_usable_cache(
+    weight_pair: tuple[Path, Path], face_crops: list[np.ndarray], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a cache directory cannot be created under a file")
+    auto = Classifier([weight_pair[0]], cache_dir=blocker / "cache")
+    assert auto.backend == "torch"
+    eager = Classifier([weight_pair[0]], backend="torch")
+    assert auto.logits(face_crops) == pytest.approx(eager.logits(face_crops), abs=1e-9)
+    with pytest.raises(ModelUnavailable):
+        Classifier([weight_pair[0]], backend="onnxruntime", cache_dir=blocker / "cache")
+    with pytest.raises(ValueError):
+        Classifier([weight_pair[0]], backend="tensorrt")
+
+
+def test_onnx_cache_keeps_the_most_recently_used_graphs(tmp_path: Path) -> None:
+    from detection.onnx_backend import _prune
+
+    for i in range(6):
+        graph = tmp_path / f"w{i}-key.onnx"
+        graph.write_bytes(b"graph")
+        os.utime(graph, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "notes.txt").write_text("not a graph")
+    _prune(tmp_path, keep=3)
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == ["notes.txt", "w3-key.onnx", "w4-key.onnx", "w5-key.onnx"]

@@ -1,23 +1,26 @@
-"""Video: real files written with OpenCV, sampling by grab/retrieve, limits, aggregation, timeline."""
+"""Video: real files (OpenCV and PyAV/x264), sampling that skips unneeded frames, limits, aggregation."""
 
 from __future__ import annotations
 
 import io
 import math
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from fakeme_media import moving_face_frame, write_video
+import torch
+from fakeme_media import moving_face_frame, write_h264, write_video
 from PIL import Image
 
 from detection import video as video_module
 from detection.engine import Detector, VideoResult
 from detection.errors import CorruptMedia, UnsupportedMedia, VideoTooLong
 from detection.plots import timeline_png
-from detection.video import VideoReader, sample_frames
+from detection.video import VideoReader, prefetched, sample_frames
 
 
 def test_reader_samples_at_two_fps(face_video: Path) -> None:
@@ -46,24 +49,9 @@ def test_rates_and_caps(face_video: Path) -> None:
     assert err.value.code == "video_too_long"
 
 
-_REAL_CAPTURE = cv2.VideoCapture
-
-
-class _BrokenFpsCapture:
-    """A capture whose container reports a nonsense frame rate."""
-
-    def __init__(self, *args: object) -> None:
-        self._cap = _REAL_CAPTURE(*args)
-
-    def get(self, prop: int) -> float:
-        return math.nan if prop == cv2.CAP_PROP_FPS else self._cap.get(prop)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._cap, name)
-
-
 def test_broken_fps_uses_frame_timestamps(face_video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(video_module.cv2, "VideoCapture", _BrokenFpsCapture)
+    # The container reports a nonsense frame rate.
+    monkeypatch.setattr(video_module, "_declared_fps", lambda stream: math.nan)
     with VideoReader(face_video, fps=2.0) as reader:
         assert not reader.info.fps_reliable and reader.info.duration_s is None
         samples = list(reader.frames())
@@ -165,3 +153,121 @@ def test_containers(
     assert isinstance(result, VideoResult)
     assert [f.timestamp for f in result.frames] == pytest.approx([0.0, 0.5])
     assert result.frames_with_faces == 2
+
+
+def _all_frames_rgb(path: Path) -> list[np.ndarray]:
+    """Every frame, decoded by OpenCV's FFmpeg build (an independent reference decoder)."""
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    cap.release()
+    return frames
+
+
+def test_h264_b_frames_skip_only_unneeded_frames(tmp_path: Path, face_sprite: np.ndarray) -> None:
+    """With B-frames, frames that are neither samples nor references are not decoded, and the
+    samples are exactly the frames, with exactly the pixels, that decoding everything gives."""
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 40, (240, 320, 3), dtype=np.uint8)
+
+    def frame_at(i: int) -> np.ndarray:
+        return cv2.add(moving_face_frame(face_sprite, i, 60), np.roll(noise, 3 * i, axis=1))
+
+    path = write_h264(tmp_path / "bframes.mp4", frame_at, 60, fps=30)
+    every = _all_frames_rgb(path)
+    assert len(every) == 60
+    with VideoReader(path, fps=2.0) as reader:
+        assert reader.info.fps == pytest.approx(30.0) and reader.info.frame_count == 60
+        samples = list(reader.frames())
+        decoded = reader.frames_decoded
+    assert [i for i, _, _ in samples] == [0, 15, 30, 45]
+    assert [t for _, t, _ in samples] == pytest.approx([0.0, 0.5, 1.0, 1.5])
+    for index, _, rgb in samples:
+        assert np.array_equal(rgb, every[index])
+    assert decoded < 50  # about a third of the frames are non-reference B-frames, never decoded
+    with VideoReader(path, fps=30.0) as reader:  # every frame wanted: nothing may be skipped
+        all_samples = list(reader.frames())
+    assert [i for i, _, _ in all_samples] == list(range(60))
+    assert all(np.array_equal(rgb, every[i]) for i, _, rgb in all_samples)
+
+
+def test_prefetching_changes_nothing(detector: Detector, face_video: Path) -> None:
+    def frames_of(result: VideoResult) -> list[dict[str, object]]:
+        return result.to_dict()["frames"]  # type: ignore[return-value]
+
+    background = detector.analyze_video(face_video)
+    detector.prefetch = 0
+    try:
+        inline = detector.analyze_video(face_video)
+    finally:
+        detector.prefetch = 2
+    assert frames_of(background) == frames_of(inline)
+    assert background.probability == inline.probability
+
+
+def test_prefetched_forwards_errors_and_stops_when_closed() -> None:
+    def failing() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise CorruptMedia("broken in the middle")
+
+    got: list[int] = []
+    with pytest.raises(CorruptMedia):
+        for item in prefetched(failing()):
+            got.append(item)
+    assert got == [1, 2]
+
+    finished = threading.Event()
+
+    def endless() -> Iterator[int]:
+        try:
+            n = 0
+            while True:
+                yield n
+                n += 1
+        finally:
+            finished.set()
+
+    stream = prefetched(endless(), depth=2)
+    assert next(stream) == 0
+    stream.close()  # joins the producer, which closes the source
+    assert finished.is_set()
+    assert not [t for t in threading.enumerate() if t.name == "fakeme-video-decode"]
+
+
+def test_damaged_h264_gives_results_or_a_typed_error(tmp_path: Path, face_sprite: np.ndarray) -> None:
+    path = write_h264(tmp_path / "clip.mp4", lambda i: moving_face_frame(face_sprite, i, 30), 30, fps=10)
+    data = path.read_bytes()
+    # Cut short (the index is at the front): the frames before the cut are still sampled.
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 17 // 20])
+    assert [i for i, _, _ in sample_frames(cut, fps=2.0)][:2] == [0, 5]
+    # Garbage written over the middle: concealed frames, or a typed error, never a decoder exception.
+    damaged = bytearray(data)
+    rng = np.random.default_rng(3)
+    for start in rng.integers(len(data) // 3, len(data) - 64, 12):
+        damaged[start : start + 48] = rng.integers(0, 256, 48, dtype=np.uint8).tobytes()
+    (tmp_path / "damaged.mp4").write_bytes(bytes(damaged))
+    try:
+        samples = list(sample_frames(tmp_path / "damaged.mp4", fps=2.0))
+    except CorruptMedia:
+        return
+    assert 1 <= len(samples) <= 6
+    assert all(rgb.shape == (240, 320, 3) for _, _, rgb in samples)
+
+
+def test_models_run_single_threaded_beside_the_decoder(detector: Detector, face_video: Path) -> None:
+    """While frames decode in the background the models get one torch thread; the count is restored."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen: list[int] = []
+        detector.analyze_video(face_video, progress=lambda done, total: seen.append(torch.get_num_threads()))
+        assert seen and set(seen) == {detector.video_threads}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
