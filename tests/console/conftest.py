@@ -4,7 +4,6 @@ moderators), signed-in clients, and real scans made through the scan service.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,9 @@ for folder in ("scans", "reports", "detection", "console"):
         sys.path.insert(0, str(TESTS / folder))
 
 
-def _load_scan_fixtures():  # type: ignore[no-untyped-def]
-    """``tests/scans/conftest.py`` under a module name of its own (shared with tests/reports)."""
-    name = "fakeme_scan_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TESTS / "scans" / "conftest.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from scan_helpers import load_scan_fixtures  # noqa: E402
 
-
-_scans = _load_scan_fixtures()
+_scans = load_scan_fixtures()
 _scan_settings = _scans._scan_settings  # autouse: detector weights, MEDIA_ROOT in a tmp dir
 scan_weights = _scans.scan_weights
 media_root = _scans.media_root

@@ -7,7 +7,6 @@ directories share one definition without moving it.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,18 +20,9 @@ for folder in ("scans", "reports", "detection"):
         sys.path.insert(0, str(TESTS / folder))
 
 
-def _load_scan_fixtures():  # type: ignore[no-untyped-def]
-    name = "fakeme_scan_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TESTS / "scans" / "conftest.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from scan_helpers import load_scan_fixtures  # noqa: E402
 
-
-_scans = _load_scan_fixtures()
+_scans = load_scan_fixtures()
 # Fixtures pytest should see here (the autouse one pins the detector weights and MEDIA_ROOT).
 _scan_settings = _scans._scan_settings
 scan_weights = _scans.scan_weights

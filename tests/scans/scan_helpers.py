@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import factory
@@ -20,6 +23,20 @@ class PlatformFactory(DjangoModelFactory):
         model = Platform
 
     name = factory.LazyFunction(lambda: f"platform-{uuid.uuid4().hex[:10]}")
+
+
+def load_scan_fixtures() -> ModuleType:
+    """``tests/scans/conftest.py`` under a module name of its own, loaded once, so other test
+    directories (reports, console) re-export its fixtures from one definition."""
+    name = "fakeme_scan_fixtures"
+    if name not in sys.modules:
+        path = Path(__file__).with_name("conftest.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def stored_files(root: Path) -> list[Path]:
