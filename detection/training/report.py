@@ -242,6 +242,8 @@ def write_model_card_md(
         "",
         "- `sbi`: validation reals vs their own self-blends at full hardness (the paper's ranges).",
         "- `gan`: StyleGAN2 faces (thispersondoesnotexist) vs FFHQ photos, held-out images.",
+        "- `labelled`: held-out fakes given with `--fake` (the default model: built-in engine face swaps "
+        "between different people, from `make_training_swaps`) vs validation reals.",
         "",
         f"![ROC]({roc_png.name})",
         "",

@@ -122,6 +122,14 @@ class BatchSampler:
         self.data = data
         w = np.array([cfg.asian_weight if c.sample.race == "asian" else 1.0 for c in data.train_reals])
         self.real_p = w / w.sum()
+        kinds = sorted({c.sample.kind for c in data.train_others})
+        self.other_pools = [
+            (
+                [c for c in data.train_others if c.sample.kind == kind],
+                data.train_other_reals if kind == "gan" else data.train_reals,
+            )
+            for kind in kinds
+        ]
         if cfg.overfit:
             rng = np.random.default_rng(cfg.seed)
             keep = rng.choice(
@@ -163,17 +171,14 @@ class BatchSampler:
             h = float(rng.uniform(max(0.0, hard_max - 0.4), hard_max))
             items.append(factory.build(crop, rng, blend=False, hardness=h, augment=True))
             items.append(factory.build(crop, rng, blend=True, hardness=h, augment=True))
-        if self.data.train_others and cfg.batch_other:
-            for i in rng.choice(len(self.data.train_others), size=cfg.batch_other):
-                items.append(
-                    factory.build(self.data.train_others[int(i)], rng, blend=False, hardness=0, augment=True)
-                )
-            for i in rng.choice(len(self.data.train_other_reals), size=cfg.batch_other):
-                items.append(
-                    factory.build(
-                        self.data.train_other_reals[int(i)], rng, blend=False, hardness=0, augment=True
-                    )
-                )
+        # Other fakes are drawn kind by kind in turn (GAN faces, swaps, ...), each beside a real from
+        # matching sources, so a small set (200 GAN faces) is not drowned by a large one (swaps).
+        for j in range(cfg.batch_other if self.other_pools else 0):
+            fakes, matching_reals = self.other_pools[(step * cfg.batch_other + j) % len(self.other_pools)]
+            fake = fakes[int(rng.integers(len(fakes)))]
+            real = matching_reals[int(rng.integers(len(matching_reals)))]
+            items.append(factory.build(fake, rng, blend=False, hardness=0, augment=True))
+            items.append(factory.build(real, rng, blend=False, hardness=0, augment=True))
         return to_tensors(items)
 
 
