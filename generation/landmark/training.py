@@ -15,7 +15,9 @@ from generation.landmark.engine import LandmarkSwapper, SourceFace, check_rgb
 from generation.landmark.errors import NoFaceInTarget
 
 
-def training_swap(swapper: LandmarkSwapper, source: np.ndarray | SourceFace, target: np.ndarray) -> np.ndarray:
+def training_swap(
+    swapper: LandmarkSwapper, source: np.ndarray | SourceFace, target: np.ndarray
+) -> np.ndarray:
     """The source's face on the target's largest face, unmarked (training data only).
 
     Raises the engine's ``no_face_in_source`` / ``several_faces_in_source`` / ``no_face_in_target``."""
