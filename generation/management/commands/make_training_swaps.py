@@ -53,23 +53,24 @@ class Command(BaseCommand):
         if len(samples) < 2:
             raise CommandError("no UTKFace-style images (age_gender_race_time) in that folder")
         out.mkdir(parents=True, exist_ok=True)
-        rng = np.random.default_rng(options["seed"])
+        seed = options["seed"]
         swapper = LandmarkSwapper()
         sides = split_by_group(samples, options["val_fraction"], options["seed"])
         # Each side gets its share of the swaps, so validation has swaps to be measured on.
         quota = [round(options["count"] * len(side) / len(samples)) for side in sides]
         made = skipped = 0
-        for side, wanted in zip(sides, quota, strict=True):
-            targets = [side[int(i)] for i in rng.permutation(len(side))]
+        # Random streams keyed by (seed, side, position): a rerun makes exactly the same choices.
+        for n, (side, wanted) in enumerate(zip(sides, quota, strict=True)):
+            targets = [side[int(i)] for i in np.random.default_rng([seed, n]).permutation(len(side))]
             done = 0
-            for target in targets:
+            for pos, target in enumerate(targets):
                 if done >= wanted:
                     break
                 dest = out / Path(target.path).name
                 if dest.exists():  # resumable: a rerun keeps what it made
                     done += 1
                     continue
-                source = self._pick_source(side, target, rng)
+                source = self._pick_source(side, target, np.random.default_rng([seed, n, pos]))
                 target_rgb = _read_rgb(target.path)
                 source_rgb = _read_rgb(source.path) if source else None
                 if source_rgb is None or target_rgb is None:
