@@ -81,6 +81,9 @@ class Generation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    media_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When retention deleted its files (the record stays)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -139,7 +139,7 @@ class GenerationOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "status", "progress", "engine", "seed", "options", "user_id", "consent", "parent_id",
             "source", "target", "output", "watermark", "result", "error", "timings_ms", "created_at",
-            "started_at", "finished_at",
+            "started_at", "finished_at", "media_deleted_at",
         ]  # fmt: skip
 
     def get_parent_id(self, generation: Generation) -> str | None:

@@ -126,6 +126,7 @@ class GenerationResultApi(APIView):
             401: ERROR_RESPONSES[401],
             404: ERROR_RESPONSES[404],
             409: OpenApiResponse(description="Not completed (yet): generation_not_ready, generation_failed"),
+            410: OpenApiResponse(description="media_deleted: the retention period has passed"),
         },
     )
     def get(self, request: Request, generation_id: str) -> FileResponse:
@@ -133,6 +134,10 @@ class GenerationResultApi(APIView):
         if generation.status == Generation.Status.FAILED:
             raise ApplicationError(
                 "generation_failed", "This generation failed; it has no output.", status=409
+            )
+        if generation.media_deleted_at is not None:
+            raise ApplicationError(
+                "media_deleted", "This generation's files were deleted by the retention policy.", status=410
             )
         if generation.status != Generation.Status.COMPLETED or not generation.output_storage_key:
             raise ApplicationError(

@@ -17,7 +17,8 @@ BATCH = 500
 
 
 def media_retention_purge(*, now: datetime | None = None) -> int:
-    """Delete expired media files (the rows stay, with their hashes and verdicts). Returns files deleted."""
+    """Delete expired media files of scans and generations (the rows stay, with their hashes and
+    verdicts). Returns files deleted."""
     now = now or timezone.now()
     deleted = 0
     for platform in Platform.objects.only("pk", "name", "retention_days"):
@@ -39,5 +40,9 @@ def media_retention_purge(*, now: datetime | None = None) -> int:
             deleted += len(batch)
         if deleted:
             logger.info("retention: %s media deleted up to %s for %s", deleted, cutoff, platform.name)
+    # Generations keep their files for the same period (inputs are photos of real people).
+    from generation.services.retention import generation_media_purge
+
+    deleted += generation_media_purge(now=now)
     idempotency_purge_expired()
     return deleted
