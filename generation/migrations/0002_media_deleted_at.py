@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generation', '0001_initial'),
+        ("generation", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generation',
-            name='media_deleted_at',
-            field=models.DateTimeField(blank=True, help_text='When retention deleted its files (the record stays).', null=True),
+            model_name="generation",
+            name="media_deleted_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When retention deleted its files (the record stays).", null=True
+            ),
         ),
     ]

@@ -42,5 +42,7 @@ def generation_media_purge(*, now: datetime | None = None) -> int:
                 )
             deleted += len(keys)
         if deleted:
-            logger.info("retention: %s generation files deleted up to %s for %s", deleted, cutoff, platform.name)
+            logger.info(
+                "retention: %s generation files deleted up to %s for %s", deleted, cutoff, platform.name
+            )
     return deleted
