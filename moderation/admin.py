@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -18,6 +19,9 @@ from moderation.models import (
     WebhookDelivery,
 )
 from moderation.services.platforms import api_key_create, api_key_revoke, platform_update
+
+# Django 6 makes "https" the scheme a bare "example.com" gets; say so now (and silence 5.x's warning).
+URL_FIELDS_HTTPS = {models.URLField: {"assume_scheme": "https"}}
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -33,6 +37,7 @@ class ApiKeyInline(admin.TabularInline):
 
 @admin.register(Platform)
 class PlatformAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS_HTTPS
     list_display = [
         "name",
         "is_active",
@@ -136,6 +141,7 @@ class ScanAdmin(ReadOnlyAdmin):
 
 @admin.register(BankEntry)
 class BankEntryAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS_HTTPS
     list_display = ["id", "bank", "source", "platform", "pdq_quality", "created_at"]
     list_filter = ["bank", "source", "platform"]
     search_fields = ["sha256", "pdq", "note"]
