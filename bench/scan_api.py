@@ -387,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "moderation.settings",
             "DEBUG": "False",
+            "SECURE_SSL_REDIRECT": "False",  # plain HTTP on loopback, no TLS proxy in front
             "SECRET_KEY": secrets.token_urlsafe(32),
             "WATERMARK_KEY": secrets.token_urlsafe(32),  # required with DEBUG off
             "ALLOWED_HOSTS": "127.0.0.1,localhost",

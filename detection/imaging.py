@@ -91,6 +91,29 @@ def read_head(data: bytes | str | Path, size: int = SNIFF_BYTES) -> bytes:
 
 def load_image(data: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode an image to an ``(H, W, 3)`` RGB uint8 array, EXIF orientation applied."""
+    image = _decoded(data, max_pixels)
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # a broken EXIF block must not reject an otherwise good image
+        pass
+    rgb = _to_rgb(image)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise CorruptMedia(f"Unexpected decoded shape {rgb.shape}.")
+    return rgb
+
+
+def check_image(data: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Nothing for an image that ``load_image`` will accept; the error it would raise otherwise.
+
+    For the paths that store an image now and decode it later (queued scans, bank entries), so bad
+    input is refused before anything is stored. A JPEG is decoded at 1/8 scale: every entropy-coded
+    byte is still read, so a truncated or damaged file fails here as it would at full size.
+    """
+    _decoded(data, max_pixels, reduced=True)
+
+
+def _decoded(data: bytes | str | Path, max_pixels: int, reduced: bool = False) -> Image.Image:
+    """The decoded Pillow image (header limits checked first), or a typed error."""
     raw = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else Path(data).read_bytes()
     if not raw:
         raise EmptyInput()
@@ -103,19 +126,14 @@ def load_image(data: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -
         raise UnsupportedMedia(f"Expected an image but got a video ({media.format}).")
     image = _open_checked(raw, media, max_pixels)
     try:
+        if reduced:
+            image.draft(image.mode, (image.width // 8 or 1, image.height // 8 or 1))
         image.load()
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(str(exc)) from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
         raise CorruptMedia(f"The {media.format.upper()} data could not be decoded: {exc}") from exc
-    try:
-        image = ImageOps.exif_transpose(image)
-    except Exception:  # a broken EXIF block must not reject an otherwise good image
-        pass
-    rgb = _to_rgb(image)
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise CorruptMedia(f"Unexpected decoded shape {rgb.shape}.")
-    return rgb
+    return image
 
 
 def _open_checked(raw: bytes, media: MediaType, max_pixels: int) -> Image.Image:

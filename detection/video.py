@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import av
 import numpy as np
 
-from detection.errors import CorruptMedia, EmptyInput, ImageTooLarge, VideoTooLong
+from detection.errors import CorruptMedia, EmptyInput, ImageTooLarge, UnsupportedMedia, VideoTooLong
 
 MIN_FPS, MAX_FPS = 1.0, 240.0  # declared rates outside this range are treated as broken
 ASSUMED_FPS = 25.0  # used when neither the declared rate nor frame timestamps are usable
@@ -112,6 +112,8 @@ class VideoReader:
         if not streams:
             raise CorruptMedia("The video container has no video stream.")
         self._stream = stream = streams[0]
+        if stream.codec_context is None:  # FFmpeg has no decoder for it, or the track describes no codec
+            raise UnsupportedMedia("The video stream's codec is unknown or not supported.")
         width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
         if width <= 0 or height <= 0:
             raise CorruptMedia("The video has no video stream with valid dimensions.")
@@ -127,6 +129,9 @@ class VideoReader:
         duration = frame_count / fps if frame_count is not None and fps_reliable else None
         if duration is not None and duration > self.max_seconds:
             raise VideoTooLong(f"The video lasts {duration:.1f} s; the limit is {self.max_seconds:.0f} s.")
+        declared = self._declared_duration()  # also when the rate is broken and the count looks short
+        if math.isfinite(declared) and declared > self.max_seconds + 1.0:
+            raise VideoTooLong(f"The video declares {declared:.1f} s; the limit is {self.max_seconds:.0f} s.")
         if frame_count is not None and frame_count > self.max_grabs:
             raise VideoTooLong(f"The video has {frame_count:,} frames; the limit is {self.max_grabs:,}.")
         return VideoInfo(width, height, fps, fps_reliable, frame_count, duration)
@@ -227,6 +232,38 @@ class VideoReader:
         if sampled == 0:
             raise CorruptMedia(f"None of the sampled frames could be decoded ({failed} failed).")
 
+    def check(self) -> None:
+        """Admission check, for a video that is stored now and analysed later: every packet's
+        timestamp and count within the limits (demuxed, not decoded: a container that under-declares
+        its length is caught without decoding it) and one frame that decodes. Raises what
+        ``frames()`` would for those faults; costs a read of the file and one frame's decoding."""
+        stream, context = self._stream, self._stream.codec_context
+        context.thread_count = 1
+        time_base = float(stream.time_base) if stream.time_base else 0.0
+        start = stream.start_time
+        packets, decoded = 0, False
+        for packet in self._packets(stream):
+            flushing = packet.size == 0
+            if not flushing:
+                packets += 1
+                if packets > self.max_grabs:
+                    raise VideoTooLong(f"The video has more than {self.max_grabs:,} frames.")
+                if packet.pts is not None and time_base > 0:
+                    start = packet.pts if start is None else start
+                    if (packet.pts - start) * time_base > self.max_seconds + 1.0:
+                        raise VideoTooLong(f"The video lasts longer than {self.max_seconds:.0f} s.")
+            if decoded:
+                continue
+            try:
+                frames = context.decode(None if flushing else packet)
+            except av.FFmpegError:
+                continue  # a damaged packet; the decoder resynchronises on the next ones
+            if frames:
+                frames[0].to_ndarray(format="rgb24")
+                decoded = True
+        if not decoded:
+            raise CorruptMedia("The video contains no decodable frames.")
+
     def _packets(self, stream: Any) -> Iterator[Any]:
         """The stream's packets, then PyAV's empty flush packet. A read error ends the stream (as a
         truncated file does): the frames decoded so far still count."""
@@ -278,6 +315,13 @@ def sample_frames(
     """``(frame_index, timestamp_s, rgb)`` at ``fps`` samples per second of video."""
     with VideoReader(path, fps, max_seconds, max_frames, max_pixels) as reader:
         yield from reader.frames()
+
+
+def check_video(path: str | Path, max_seconds: float = 600.0, max_pixels: int = 50_000_000) -> VideoInfo:
+    """The video's header limits (``VideoReader``) and ``VideoReader.check``; its info if it passes."""
+    with VideoReader(path, max_seconds=max_seconds, max_pixels=max_pixels, threads=1) as reader:
+        reader.check()
+        return reader.info
 
 
 _DONE = object()

@@ -38,5 +38,10 @@ _DETECTION_STATUS = {
 }
 
 
+def detection_status(code: str) -> int:
+    """The HTTP status of a detection-engine error code, wherever in the API it surfaces."""
+    return _DETECTION_STATUS.get(code, 422)
+
+
 def from_detection_error(exc: DetectionError) -> ApplicationError:
-    return ApplicationError(exc.code, exc.message, status=_DETECTION_STATUS.get(exc.code, 422))
+    return ApplicationError(exc.code, exc.message, status=detection_status(exc.code))

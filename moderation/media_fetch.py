@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import HTTPError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
 from moderation.errors import ApplicationError
@@ -36,8 +36,13 @@ class ForbiddenAddress(Exception):
 
 
 def address_is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback
+        elif ip.sixtofour is not None and not address_is_public(ip.sixtofour):
+            return False  # 6to4 (2002::/16) carries an IPv4 address, private ones included
+        elif ip.is_site_local:
+            return False  # fec0::/10: deprecated, but some networks still route it internally
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
@@ -94,6 +99,8 @@ class _GuardedConnectionMixin:
                 )
             except OSError as exc:
                 last = exc
+        if isinstance(last, TimeoutError):  # socket.timeout: keep it a timeout, not a refusal
+            raise ConnectTimeoutError(self, f"Connecting to {self.host} timed out.")
         raise NewConnectionError(self, f"Failed to connect to {self.host}: {last}")  # type: ignore[arg-type]
 
 
@@ -187,12 +194,17 @@ def fetch(
                 )
             except ForbiddenAddress as exc:
                 raise _forbidden(current, exc) from exc
+            except NewConnectionError as exc:  # refused or unresolvable (a subclass of the timeout error)
+                raise ApplicationError(
+                    "media_fetch_failed", f"Could not connect to {current}: {exc}", status=422
+                ) from exc
             except urllib3.exceptions.TimeoutError as exc:
                 raise _timeout(current, deadline_s) from exc
             except HTTPError as exc:
                 raise ApplicationError(
                     "media_fetch_failed", f"Could not fetch {current}: {exc}", status=422
                 ) from exc
+            complete = False
             try:
                 if response.status in (301, 302, 303, 307, 308):
                     location = response.headers.get("Location")
@@ -210,10 +222,20 @@ def fetch(
                 if declared and declared.isdigit() and int(declared) > max_bytes:
                     raise _too_large(max_bytes)
                 data = _read_capped(response, max_bytes, started, deadline_s, current)
+                complete = True
                 return Fetched(current, data, response.headers.get("Content-Type", ""))
             finally:
-                response.release_conn()
+                _finish(response, complete=complete)
         raise ApplicationError("media_fetch_failed", f"Too many redirects fetching {url}.", status=422)
+
+
+def _finish(response: urllib3.BaseHTTPResponse, *, complete: bool) -> None:
+    """Give a connection whose body was read to the end back to the pool; close any other. A body left
+    unread (a redirect's, one over the limit, an endless one) would keep the socket open in the pool, and
+    the next request to that host would fail on it (urllib3: ResponseNotReady)."""
+    if not complete:
+        response.close()
+    response.release_conn()
 
 
 def _too_large(max_bytes: int) -> ApplicationError:
@@ -278,10 +300,13 @@ def post(
             )
         except (ForbiddenAddress, HTTPError) as exc:
             return PostResult(None, "", f"{type(exc).__name__}: {exc}"[:500])
+        complete = False
         try:
-            excerpt = response.read(500, decode_content=True).decode("utf-8", "replace")
+            head = response.read(501, decode_content=True)
+            complete = len(head) <= 500  # a shorter read means the body ended
+            excerpt = head[:500].decode("utf-8", "replace")
         except HTTPError as exc:
             excerpt = f"(unreadable body: {exc})"
         finally:
-            response.release_conn()
+            _finish(response, complete=complete)
         return PostResult(response.status, excerpt[:500], "")

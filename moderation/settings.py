@@ -38,6 +38,23 @@ else:
 ALLOWED_HOSTS = [h for h in env.list("ALLOWED_HOSTS", default=[]) if h] or ["localhost", "127.0.0.1", "[::1]"]
 CSRF_TRUSTED_ORIGINS = [o for o in env.list("CSRF_TRUSTED_ORIGINS", default=[]) if o]
 
+# --- HTTPS: on by default with DEBUG off (`manage.py check --deploy` is clean); each can be
+# switched off from the environment, e.g. SECURE_SSL_REDIRECT=False for a plain-HTTP loopback bench.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# HSTS preload is the owner's decision for the whole registrable domain (anyone may submit a domain
+# whose header says "preload", and leaving the browsers' list takes months), not a per-service default.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Behind a TLS-terminating proxy Django sees plain HTTP: name the header the proxy sets and strips from
+# clients (SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto). Without such a proxy clients could forge it.
+if _proxy_ssl_header := _str("SECURE_PROXY_SSL_HEADER", ""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+
 # True on the CI machine (.ci/run); tests may use it to insist on services being present.
 FAKEME_CI = env.bool("FAKEME_CI", default=False)
 
@@ -89,10 +106,21 @@ ASGI_APPLICATION = "moderation.asgi.application"
 # --- Database -------------------------------------------------------------------------
 DATABASES = {"default": env.db_url_config(_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Keep connections between requests, but check one before reusing it: after a PostgreSQL restart a
+    # stale connection is replaced at once instead of failing a request. A host that does not answer
+    # fails within the connect timeout (the API then answers 503 database_unavailable), never hangs.
+    DATABASES["default"]["CONN_MAX_AGE"] = int(_str("DATABASE_CONN_MAX_AGE", "60"))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", int(_str("DATABASE_CONNECT_TIMEOUT", "5")))
 
 # --- Cache (throttles etc.): CACHE_URL, else Redis at REDIS_URL, else local memory ----------
 REDIS_URL = _str("REDIS_URL", "")
 CACHES = {"default": env.cache_url_config(_str("CACHE_URL", REDIS_URL or "locmemcache://"))}
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # An unreachable Redis fails a cache call within seconds (throttles then let requests through).
+    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=2, socket_timeout=5)
 
 # --- Staff console (reports/console, mounted at /console/) -------------------------------
 LOGIN_URL = "console:login"
@@ -100,6 +128,16 @@ LOGIN_REDIRECT_URL = "console:queue"
 LOGOUT_REDIRECT_URL = "console:login"
 # A readable page (not Django's debug text) when a console form's CSRF token is missing or stale.
 CSRF_FAILURE_VIEW = "reports.console.access.csrf_failure"
+# Sign-in (console and admin) is refused during a brute-force lockout (reports/services/login_guard.py).
+AUTHENTICATION_BACKENDS = ["reports.auth_backends.LockoutModelBackend"]
+FAKEME_CONSOLE = {
+    # Failed sign-ins per user name and per client address within LOGIN_LOCKOUT_S; then locked that long.
+    "LOGIN_MAX_FAILURES_PER_USERNAME": int(_str("LOGIN_MAX_FAILURES_PER_USERNAME", "5")),
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": int(_str("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
+    "LOGIN_LOCKOUT_S": int(_str("LOGIN_LOCKOUT_S", "900")),
+    # Reverse proxies in front that append to X-Forwarded-For (0: the client is REMOTE_ADDR).
+    "TRUSTED_PROXY_COUNT": int(_str("TRUSTED_PROXY_COUNT", "0")),
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -156,7 +194,7 @@ REST_FRAMEWORK = {
     # Per-platform default; a platform's own `rate_limit` overrides it.
     "DEFAULT_THROTTLE_RATES": {"platform": _str("API_RATE_LIMIT", "600/min")},
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "moderation.api.parsers.JSONParser",  # deep nesting is a 400, not a RecursionError
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -204,6 +242,11 @@ FAKEME_SCANS = {
     # CELERY_VISIBILITY_TIMEOUT must stay above the hard limit or Redis would hand the task out twice.
     "SCAN_SOFT_TIME_LIMIT_S": 1800,
     "SCAN_TIME_LIMIT_S": 2100,
+    # Stranded work (moderation.services.recovery): a queued scan or a due webhook delivery whose broker
+    # message was lost (Redis down when it was sent, or restarted without its data) is sent again once
+    # it is this old; the beat task looks every REQUEUE_INTERVAL_S.
+    "REQUEUE_AFTER_S": float(_str("REQUEUE_AFTER_S", "300")),
+    "REQUEUE_INTERVAL_S": float(_str("REQUEUE_INTERVAL_S", "60")),
 }
 
 # --- Reports and review queue (reports/) -------------------------------------------------
@@ -254,6 +297,9 @@ CELERY_TASK_ACKS_LATE = True
 # A task whose worker process is killed goes back to the queue instead of being lost.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker started while Redis is down keeps trying to connect instead of exiting (and stays connected
+# through a broker restart: broker_connection_retry is on by default).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Workers log through Django's LOGGING (Celery's own root handler would print every line twice).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = _str("CELERY_DEFAULT_QUEUE", "celery")
@@ -265,6 +311,10 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "media-retention-purge": {"task": "moderation.media_retention_purge", "schedule": 3600.0},
+    "requeue-stranded": {
+        "task": "moderation.requeue_stranded",
+        "schedule": FAKEME_SCANS["REQUEUE_INTERVAL_S"],
+    },
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from moderation.auth import PlatformClient
+
+logger = logging.getLogger(__name__)
 
 
 class PlatformRateThrottle(SimpleRateThrottle):
@@ -20,7 +24,13 @@ class PlatformRateThrottle(SimpleRateThrottle):
         if isinstance(client, PlatformClient) and client.platform.rate_limit:
             self.rate = client.platform.rate_limit
             self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError) as exc:
+            # The counter store (Redis) is down: serve the request rather than fail every call of every
+            # platform; the rate limit is back as soon as the cache is.
+            logger.warning("throttle skipped, cache unavailable: %s: %s", type(exc).__name__, exc)
+            return True
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         client = request.user

@@ -95,10 +95,19 @@ def webhook_event_create(
     return delivery
 
 
-def webhook_enqueue(delivery_id: str, countdown: float | None = None) -> None:
+def webhook_enqueue(delivery_id: str, countdown: float | None = None) -> bool:
+    """Queue an attempt. False when the broker cannot be reached: the delivery stays pending and the
+    ``requeue_stranded`` sweep queues it again once it is overdue (its webhook-id never changes)."""
+    from kombu.exceptions import OperationalError as BrokerError
+
     from moderation.tasks import webhook_deliver
 
-    webhook_deliver.apply_async((delivery_id,), countdown=countdown)
+    try:
+        webhook_deliver.apply_async((delivery_id,), countdown=countdown)
+    except BrokerError as exc:
+        logger.error("webhook delivery %s stays pending, broker unavailable: %s", delivery_id, exc)
+        return False
+    return True
 
 
 def webhook_attempt(*, delivery_id: str) -> float | None:

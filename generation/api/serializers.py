@@ -28,7 +28,7 @@ class JsonObjectField(serializers.JSONField):
                 return {}
             try:
                 data = json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
                 raise serializers.ValidationError("Must be a JSON object.") from None
         if not isinstance(data, dict):
             raise serializers.ValidationError("Must be a JSON object.")

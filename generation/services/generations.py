@@ -2,7 +2,9 @@
 
 All-or-nothing: every check that can fail on the caller's input (consent, limits, media, faces,
 protected identities, engine) runs before anything is stored; a failure after storing deletes the
-files again, and the row, its audit entry and the enqueue are one transaction.
+files again, and the row and its audit entry are one transaction. The task is sent once that
+commits; a broker that cannot be reached then leaves the generation ``queued`` for the
+``requeue_stranded`` sweep instead of failing the request.
 """
 
 from __future__ import annotations
@@ -235,7 +237,17 @@ def _audit_create(generation: Generation) -> None:
     )
 
 
-def generation_enqueue(generation_id: int) -> None:
+def generation_enqueue(generation_id: int) -> bool:
+    """Send the generation to the workers. False when the broker cannot be reached: the generation
+    stays queued (the API answers 202 all the same; the row is the truth) and the ``requeue_stranded``
+    sweep (``moderation.services.recovery``) sends it again later."""
+    from kombu.exceptions import OperationalError as BrokerError
+
     from generation.tasks import generation_run  # tasks import services: import here to avoid a cycle
 
-    generation_run.delay(generation_id)
+    try:
+        generation_run.delay(generation_id)
+    except BrokerError as exc:
+        logger.warning("generation %s stays queued, broker unavailable: %s", generation_id, exc)
+        return False
+    return True

@@ -6,6 +6,11 @@ broken engine, never a way around the mark); then it is stored under a random ke
 goes into the global known-fake bank (so a copy that lost the mark is still caught), the row is
 completed and the platform's webhook gets ``generation.completed``. Any failure stores nothing
 and ends in ``generation.failed`` with a stable code.
+
+One runner per generation: a broker may deliver one task twice (the ``requeue_stranded`` sweep sent
+it again, a visibility timeout ran out), and two runs would store two outputs and two bank entries.
+On PostgreSQL a run holds the generation's advisory lock (``generation_run_lock``), and a delivery
+that finds it taken is dropped; a finished generation is never claimed again (its status).
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import logging
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +29,7 @@ import cv2
 import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 import watermark
@@ -236,8 +243,76 @@ def _swap_video(
     return _Output(data, MediaKind.VIDEO, info, timings)
 
 
+# -- one runner per generation ------------------------------------------------------------------
+# Advisory-lock keys are one 64-bit space per database, shared with the scans' (the first 64 bits of
+# a UUID): a generation's key is its 40-bit number under a 24-bit tag ("GEN").
+_LOCK_TAG = 0x47454E << 40
+
+
+@contextmanager
+def generation_run_lock(generation_id: int) -> Iterator[bool]:
+    """Hold the generation's advisory lock while it runs: True if this process has it, False if another has.
+
+    The lock belongs to the database session, so a worker that dies (SIGKILL, OOM) releases it with its
+    connection and the redelivered task can run. Without PostgreSQL (embedded mode: one process, tasks
+    in-process) there is no one to exclude.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = _LOCK_TAG | int(generation_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError as exc:  # the connection broke: the lock went with it
+                logger.warning("generation %s: advisory unlock failed: %s", generation_id, exc)
+
+
+def generation_is_running(generation_id: int) -> bool:
+    """Whether some process holds the generation's run lock right now (PostgreSQL only; else False)."""
+    if connection.vendor != "postgresql":
+        return False
+    with generation_run_lock(generation_id) as held:
+        return not held
+
+
+def generation_stranded_ids(*, cutoff: datetime, limit: int) -> list[int]:
+    """Generations whose broker message may be lost, oldest first: ``queued`` since before ``cutoff``,
+    and (PostgreSQL) ``processing`` since before it with no process holding the run lock (the worker
+    died and its message is gone). For ``moderation.services.recovery.requeue_stranded``."""
+    queued = Generation.objects.filter(status=Generation.Status.QUEUED, created_at__lt=cutoff)
+    ids = list(queued.order_by("created_at").values_list("pk", flat=True)[:limit])
+    if connection.vendor == "postgresql":
+        processing = (
+            Generation.objects.filter(status=Generation.Status.PROCESSING, started_at__lt=cutoff)
+            .order_by("started_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        ids += [pk for pk in processing if not generation_is_running(pk)]
+    return ids
+
+
+# -- run (Celery) ----------------------------------------------------------------------------------
 def generation_process(*, generation_id: int) -> Generation | None:
-    """Run a queued generation (the ``generation_run`` task)."""
+    """Run a queued generation (the ``generation_run`` task); at most one run at a time
+    (``generation_run_lock``): a duplicate delivery returns None and changes nothing."""
+    with generation_run_lock(generation_id) as held:
+        if not held:
+            logger.warning(
+                "generation %s is already running elsewhere; this delivery is dropped", generation_id
+            )
+            return None
+        return _process_locked(generation_id)
+
+
+def _process_locked(generation_id: int) -> Generation | None:
     generation = _claim(generation_id)
     if generation is None:
         return None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -12,6 +15,8 @@ from rest_framework.views import set_rollback
 
 from detection.errors import DetectionError
 from moderation.errors import ApplicationError, from_detection_error
+
+logger = logging.getLogger(__name__)
 
 # Stable codes for DRF's own exceptions (its default codes are not all stable or descriptive).
 _DRF_CODES: dict[type[exceptions.APIException], str] = {
@@ -30,7 +35,24 @@ def _error(code: str, message: str, http_status: int, fields: dict[str, Any] | N
     return Response({"error": {"code": code, "message": message, "fields": fields or {}}}, status=http_status)
 
 
+# Seconds a client should wait before retrying while the database is unreachable.
+DATABASE_RETRY_AFTER_S = 5
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down, restarting or refusing connections (or a transient conflict such as a
+        # deadlock): a retryable 503 in the API's own format, never a 500 page. Django closes the broken
+        # connection at the end of the request, so the next one reconnects by itself.
+        logger.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).strip()[:300])
+        set_rollback()
+        response = _error(
+            "database_unavailable",
+            "The database is temporarily unavailable; retry later.",
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+        return response
     if isinstance(exc, DetectionError):
         exc = from_detection_error(exc)
     if isinstance(exc, ApplicationError):
@@ -39,6 +61,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         for name, value in exc.headers.items():
             response[name] = value
         return response
+    if isinstance(exc, RequestDataTooBig):  # a JSON body or form fields over DATA_UPLOAD_MAX_MEMORY_SIZE
+        set_rollback()
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _error("request_too_large", f"The request's fields exceed {limit:,} bytes.", 413)
+    if isinstance(exc, SuspiciousOperation):  # too many fields or files, a broken multipart body, ...
+        logger.warning("refused a suspicious request: %s: %s", type(exc).__name__, exc)
+        set_rollback()
+        return _error("malformed_request", str(exc) or "The request could not be parsed.", 400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

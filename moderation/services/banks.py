@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from moderation.banks import pdq_of_image
 from moderation.errors import ApplicationError
 from moderation.models import BankEntry, Platform, ScanMedia
-from moderation.services.media import media_from_upload, media_from_url
+from moderation.services.media import media_check, media_from_upload, media_from_url
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ def known_fake_submit(
     else:
         media = media_from_upload(upload, platform=platform) if upload is not None else None
         media = media or media_from_url(media_url, platform=platform)
+        media_check(media, max_video_seconds=platform.max_video_seconds)  # no entry for unreadable media
         hashed = pdq_of_image(media.data) if media.kind == "image" else None
         sha256, scan_media = media.sha256, None
         pdq, quality = (hashed.hex, hashed.quality) if hashed else ("", None)

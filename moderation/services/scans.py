@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from detection.engine import AnalysisResult, Detector
@@ -38,6 +40,7 @@ from moderation.services.idempotency import (
 )
 from moderation.services.media import (
     MediaInput,
+    media_check,
     media_collect,
     media_delete,
     media_local_path,
@@ -220,11 +223,11 @@ def _analyze_now(
     detector = get_detector()
     outcomes, pdqs = [], []
     for item in items:
-        pdq = pdq_of_image(item.data)
-        try:
+        try:  # first: the engine refuses a bomb from its header, which pdq_of_image does not check
             result = detector.analyze_image(item.data)
         except DetectionError as exc:
             raise from_detection_error(exc) from exc
+        pdq = pdq_of_image(item.data)
         outcomes.append(
             _outcome(
                 platform=platform,
@@ -280,6 +283,8 @@ def scan_submit(
     sync = not force_async and all(i.kind == "image" and i.size <= sync_limit for i in items)
     detector, outcomes, pdqs = _analyze_now(platform, items) if sync else (None, [], [])
     if not sync:
+        for item in items:  # queued: refuse what the worker would refuse, before anything is stored
+            media_check(item, max_video_seconds=platform.max_video_seconds)
         pdqs = [pdq_of_image(i.data) if i.kind == "image" else None for i in items]
     t_analyzed = time.perf_counter()
 
@@ -348,10 +353,61 @@ def scan_submit(
     return ScanSubmission(scan)
 
 
-def scan_enqueue(scan_id: Any) -> None:
+def scan_enqueue(scan_id: Any) -> bool:
+    """Send the scan to the workers. False when the broker cannot be reached: the scan stays queued
+    (the API answers 202 all the same) and the ``requeue_stranded`` sweep sends it again later."""
+    from kombu.exceptions import OperationalError as BrokerError
+
     from moderation.tasks import scan_process  # tasks import services; import here to avoid a cycle
 
-    scan_process.delay(str(scan_id))
+    try:
+        scan_process.delay(str(scan_id))
+    except BrokerError as exc:
+        logger.error("scan %s stays queued, broker unavailable: %s", scan_id, exc)
+        return False
+    return True
+
+
+# -- one runner per scan ---------------------------------------------------------------------------
+def _advisory_key(scan_id: Any) -> int:
+    """The scan's PostgreSQL advisory-lock key: the first 64 bits of its UUID, as a signed bigint."""
+    return int.from_bytes(UUID(str(scan_id)).bytes[:8], "big", signed=True)
+
+
+@contextmanager
+def scan_run_lock(scan_id: Any) -> Iterator[bool]:
+    """Hold the scan's advisory lock while it runs: True if this process has it, False if another has.
+
+    A broker may deliver one scan twice (a sweep re-sent it, or the visibility timeout ran out while it
+    ran); the second delivery then finds the lock taken and leaves the scan to the first. The lock
+    belongs to the database session, so a worker that dies (SIGKILL, OOM) releases it with its
+    connection and the redelivered task can run. Without PostgreSQL (embedded mode: one process, tasks
+    in-process) there is no one to exclude.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = _advisory_key(scan_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError as exc:  # the connection broke: the lock went with it
+                logger.warning("scan %s: advisory unlock failed: %s", scan_id, exc)
+
+
+def scan_is_running(scan_id: Any) -> bool:
+    """Whether some process holds the scan's run lock right now (PostgreSQL only; else False)."""
+    if connection.vendor != "postgresql":
+        return False
+    with scan_run_lock(scan_id) as held:
+        return not held
 
 
 # -- run (Celery) ------------------------------------------------------------------------------
@@ -400,6 +456,8 @@ def _scan_claim(scan_id: str) -> Scan | None:
             return None
         if scan.attempts:
             logger.warning("scan %s: attempt %d after a lost worker", scan.pk, scan.attempts + 1)
+        else:
+            logger.info("scan %s started", scan.pk)  # which worker took it, for operators and drills
         scan.attempts += 1
         scan.status = Scan.Status.PROCESSING
         scan.started_at = timezone.now()
@@ -446,7 +504,18 @@ def _analyze_stored(
 
 
 def scan_run(*, scan_id: str) -> Scan | None:
-    """The body of the ``scan_process`` task: analyse a queued scan's stored media, then notify."""
+    """The body of the ``scan_process`` task: analyse a queued scan's stored media, then notify.
+
+    Runs each scan at most once at a time (``scan_run_lock``); a duplicate delivery returns None.
+    """
+    with scan_run_lock(scan_id) as held:
+        if not held:
+            logger.warning("scan %s is already running elsewhere; this delivery is dropped", scan_id)
+            return None
+        return _scan_run_locked(scan_id)
+
+
+def _scan_run_locked(scan_id: str) -> Scan | None:
     from moderation.webhooks import webhook_delivery_create
 
     scan = _scan_claim(scan_id)
@@ -482,6 +551,8 @@ def scan_run(*, scan_id: str) -> Scan | None:
     except SoftTimeLimitExceeded:
         _scan_fail(scan, "scan_timeout", "The scan took longer than its time limit.")
         return scan
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: not the scan's fault; the task retries it (moderation.tasks)
     except Exception as exc:
         logger.exception("scan %s crashed", scan.pk)
         _scan_fail(scan, "internal_error", f"{type(exc).__name__}: {exc}")

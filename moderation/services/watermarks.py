@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 
 import watermark
-from moderation.errors import ApplicationError
+from moderation.errors import ApplicationError, detection_status
 from moderation.services.media import MediaInput
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,9 @@ def watermark_recover_media(media: MediaInput) -> dict[str, Any]:
         recovery = _recover(media.data, kind=media.kind)
     except watermark.WatermarkError as exc:
         code = getattr(exc, "detail_code", None) or exc.code
-        raise ApplicationError(code, str(exc), status=_STATUS.get(exc.code, 422)) from exc
+        # A decoder's code (image_too_large, ...) keeps the status it has on every other endpoint.
+        status = _STATUS.get(exc.code) or detection_status(code)
+        raise ApplicationError(code, str(exc), status=status) from exc
     return {
         **recovery_to_dict(recovery),
         "media": {

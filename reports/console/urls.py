@@ -5,16 +5,12 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from reports.console.views import audit, dashboard, generations, review, scans, watermark
+from reports.console.views import audit, dashboard, generations, login, review, scans, watermark
 
 app_name = "console"
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="console/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", login.ConsoleLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", review.queue, name="queue"),
     path("items/bulk/", review.bulk_decide, name="bulk-decide"),

@@ -81,9 +81,22 @@ def test_video_scan_completes_with_progress_and_signed_webhook(
     assert list(delivery.attempts.values_list("number", "status_code")) == [(1, 200)]
 
 
+def test_unreadable_video_is_refused_before_it_is_queued(api: APIClient, media_root: Path) -> None:
+    broken = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000
+    response = api.post(SCANS, {"media": upload("x.mp4", broken, "video/mp4")}, format="multipart")
+    assert response.status_code == 422 and response.json()["error"]["code"] == "corrupt_media"
+    assert not Scan.objects.exists() and not [p for p in media_root.rglob("*") if p.is_file()]
+
+
 def test_unreadable_video_fails_the_scan_and_says_why(
-    api: APIClient, hooked: Platform, local_server: LocalServer, django_capture_on_commit_callbacks
+    api: APIClient,
+    hooked: Platform,
+    local_server: LocalServer,
+    django_capture_on_commit_callbacks,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """What the submit-time check cannot see (damage past the frames it reads) fails in the worker."""
+    monkeypatch.setattr("moderation.services.scans.media_check", lambda *args, **kwargs: None)
     broken = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(SCANS, {"media": upload("x.mp4", broken, "video/mp4")}, format="multipart")
@@ -171,9 +184,27 @@ def test_sync_scans_send_no_webhook(api: APIClient, hooked: Platform, face_jpeg:
 
 
 def test_platform_video_length_limit(
-    api: APIClient, platform: Platform, face_video: Path, django_capture_on_commit_callbacks
+    api: APIClient, platform: Platform, face_video: Path, media_root: Path
 ) -> None:
-    platform.max_video_seconds = 5  # the clip lasts 12 s
+    platform.max_video_seconds = 5  # the clip lasts 12 s: refused before it is stored or queued
+    platform.save()
+    response = api.post(
+        SCANS, {"media": upload("v.mp4", face_video.read_bytes(), "video/mp4")}, format="multipart"
+    )
+    assert response.status_code == 422 and response.json()["error"]["code"] == "video_too_long"
+    assert not Scan.objects.exists() and not [p for p in media_root.rglob("*") if p.is_file()]
+
+
+def test_platform_video_length_limit_holds_in_the_worker(
+    api: APIClient,
+    platform: Platform,
+    face_video: Path,
+    django_capture_on_commit_callbacks,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should a long clip get past the submit-time check, the worker stops it at the same limit."""
+    monkeypatch.setattr("moderation.services.scans.media_check", lambda *args, **kwargs: None)
+    platform.max_video_seconds = 5
     platform.save()
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(

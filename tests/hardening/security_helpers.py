@@ -1,0 +1,195 @@
+"""Shared by the security tests (tests/hardening/test_security_*.py): the scan tests' fixtures and
+helpers on ``sys.path``, and a world of two platforms where platform A owns one of everything.
+
+A plain module: the test files import it by name (pytest puts this folder on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+TESTS = Path(__file__).resolve().parents[1]
+for _folder in ("scans", "reports", "detection", "console"):
+    if str(TESTS / _folder) not in sys.path:
+        sys.path.insert(0, str(TESTS / _folder))
+
+import numpy as np  # noqa: E402
+from django.urls import URLPattern, URLResolver, get_resolver  # noqa: E402
+from fakeme_media import encode  # noqa: E402
+from report_helpers import scanned_post  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+from scan_helpers import (  # noqa: E402, F401  (some re-exported to the test files)
+    LocalServer,
+    PlatformFactory,
+    load_scan_fixtures,
+    stored_files,
+    upload,
+)
+
+from generation.models import Generation, ProtectedIdentity  # noqa: E402
+from moderation.models import ApiKey, BankEntry, Platform, Scan  # noqa: E402
+from moderation.services.banks import known_fake_submit  # noqa: E402
+from moderation.services.media import media_from_bytes, media_store  # noqa: E402
+from moderation.services.platforms import api_key_create, api_key_revoke  # noqa: E402
+from reports.models import Report, ReviewItem  # noqa: E402
+from reports.services.appeals import appeal_create  # noqa: E402
+from reports.services.reports import report_create  # noqa: E402
+
+CONSENT = "Both people in these photos agreed in writing (form #12) to this swap for a security test."
+
+
+def scan_fixtures() -> ModuleType:
+    """``tests/scans/conftest.py`` as a module: its fixtures, re-exported by the test files."""
+    return load_scan_fixtures()
+
+
+def head_jpeg_of(astronaut: np.ndarray) -> bytes:
+    """The astronaut's head alone: one face for the generation engine (in the whole photo's JPEG,
+    dlib also takes the mission patch for a face)."""
+    return encode(np.ascontiguousarray(astronaut[0:300, 100:400]), "JPEG", quality=92)
+
+
+def key_client(raw: str | None) -> APIClient:
+    client = APIClient()
+    if raw is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def new_generation_id() -> int:
+    return secrets.randbelow((1 << 40) - 1) + 1
+
+
+@dataclass
+class World:
+    """Platform A with one of each resource; B, another tenant; and every kind of caller."""
+
+    a: Platform
+    b: Platform
+    keys: dict[str, str | None]  # role -> raw key: own (A), other (B), revoked (A's), forged, none
+    scan: Scan
+    spare_post: Scan  # a second tagged post of A: appealable, and its media not yet a known fake
+    report: Report
+    appeal: ReviewItem
+    known_fake: BankEntry
+    generation: Generation
+    identity: ProtectedIdentity
+    image: bytes
+
+    def client(self, role: str) -> APIClient:
+        return key_client(self.keys[role])
+
+    def ids(self) -> dict[str, str]:
+        """A's resources as URL kwargs."""
+        return {
+            "scan_id": str(self.scan.pk),
+            "index": "0",
+            "entry_id": str(self.known_fake.pk),
+            "report_id": str(self.report.pk),
+            "appeal_id": str(self.appeal.pk),
+            "generation_id": self.generation.generation_id,
+            "identity_id": str(self.identity.pk),
+            "spare_scan_id": str(self.spare_post.pk),
+            "external_id": self.scan.external_id,
+            "spare_external_id": self.spare_post.external_id,
+        }
+
+    def secret_ids(self) -> list[str]:
+        """Ids of A's that no other tenant's answer may contain."""
+        ids = self.ids()
+        return [ids[k] for k in ids if k not in ("index", "external_id", "spare_external_id")] + [
+            str(self.a.pk)
+        ]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything of A's that a request could change or delete."""
+        a = self.a
+        return {
+            "scans": sorted(str(pk) for pk in Scan.objects.filter(platform=a).values_list("pk", flat=True)),
+            "known_fakes": sorted(
+                str(pk) for pk in BankEntry.objects.filter(platform=a).values_list("pk", flat=True)
+            ),
+            "reports": Report.objects.filter(platform=a).count(),
+            "review_items": sorted(
+                (str(i.pk), i.version) for i in ReviewItem.objects.filter(platform=a).only("pk", "version")
+            ),
+            "generations": sorted(Generation.objects.filter(platform=a).values_list("pk", flat=True)),
+            "identities": sorted(
+                str(pk) for pk in ProtectedIdentity.objects.filter(platform=a).values_list("pk", flat=True)
+            ),
+            "keys": sorted(ApiKey.objects.filter(platform=a).values_list("prefix", "revoked_at")),
+        }
+
+
+def build_world(face_jpeg: bytes, other_jpeg: bytes) -> World:
+    """Through the real services where they are cheap; the generation and the protected identity as
+    rows (their services run face models; the matrix's own POSTs exercise those)."""
+    a, b = PlatformFactory(), PlatformFactory()
+    _, own = api_key_create(platform=a, name="own")
+    revoked_key, revoked = api_key_create(platform=a, name="revoked")
+    api_key_revoke(api_key=revoked_key)
+    _, other = api_key_create(platform=b, name="other")
+    forged = f"{own[:12]}_{secrets.token_urlsafe(32)}"  # A's key id, a wrong secret
+
+    scan = scanned_post(
+        a, external_id="a-post", image=face_jpeg, probability=0.93, verdict="fake", tagged=True,
+        author_id="author-a",
+    )  # fmt: skip
+    spare = scanned_post(
+        a, external_id="a-post-2", image=other_jpeg, probability=0.91, verdict="fake", tagged=True,
+        author_id="author-a",
+    )  # fmt: skip
+    report = report_create(
+        platform=a, external_post_id="a-post", reporter_id="reporter-a", category="impersonation",
+        scan_id=scan.pk,
+    ).report  # fmt: skip
+    appeal = appeal_create(platform=a, external_post_id="a-post", appellant_id="author-a", statement="Mine.")
+    known_fake = known_fake_submit(platform=a, scan_id=scan.pk)
+
+    media = media_from_bytes(face_jpeg, original_name="face.jpg")
+    generation = Generation(
+        id=new_generation_id(), platform=a, user_id="user-a", consent_statement=CONSENT,
+        engine=Generation.Engine.LANDMARK, seed=7,
+        source_sha256=media.sha256, source_format=media.format, source_size_bytes=media.size,
+        source_storage_key=media_store(media),
+        target_kind="image", target_sha256=media.sha256, target_format=media.format,
+        target_size_bytes=media.size, target_storage_key=media_store(media),
+        status=Generation.Status.COMPLETED, progress_percent=100,
+        output_kind="image", output_format=media.format, output_sha256=media.sha256,
+        output_size_bytes=media.size, output_storage_key=media_store(media),
+    )  # fmt: skip
+    generation.save(force_insert=True)
+    # A descriptor far from any face (dlib's are unit-scale): it exists without refusing the tests' faces.
+    identity = ProtectedIdentity.objects.create(
+        platform=a, label="someone protected", descriptor=[5.0] * 128, image_sha256="0" * 64
+    )
+    return World(
+        a=a, b=b, keys={"own": own, "other": other, "revoked": revoked, "forged": forged, "none": None},
+        scan=scan, spare_post=spare, report=report, appeal=appeal, known_fake=known_fake,
+        generation=generation, identity=identity, image=face_jpeg,
+    )  # fmt: skip
+
+
+def iter_routes(prefix: str) -> dict[str, tuple[str, Any]]:
+    """Every URL pattern whose full route starts with ``prefix``: name -> (route, callback)."""
+    found: dict[str, tuple[str, Any]] = {}
+
+    def walk(patterns: list[Any], base: str) -> None:
+        for pattern in patterns:
+            route = base + str(pattern.pattern).lstrip("^")
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern) and route.startswith(prefix):
+                assert pattern.name, (
+                    f"unnamed URL pattern {route}: name it so the security matrix can list it"
+                )
+                assert pattern.name not in found, f"two URL patterns named {pattern.name}"
+                found[pattern.name] = (route, pattern.callback)
+
+    walk(get_resolver().url_patterns, "")
+    return found
