@@ -37,6 +37,8 @@ MIN_IMAGE_SIDE = 16  # below this no face can be found; skip MTCNN entirely
 VIDEO_MIN_FACE_FRACTION = 0.055
 
 ProgressCallback = Callable[[int, int], None]
+# Called with each sampled RGB frame, so a caller can use the decode too (the scan's watermark vote).
+FrameHook = Callable[[np.ndarray], None]
 Media = bytes | str | Path
 
 
@@ -362,7 +364,9 @@ class Detector:
         return detector.detect(rgb)[: self.max_faces]
 
     # -- videos -----------------------------------------------------------------------
-    def analyze_video(self, video: Media, progress: ProgressCallback | None = None) -> VideoResult:
+    def analyze_video(
+        self, video: Media, progress: ProgressCallback | None = None, frame_hook: FrameHook | None = None
+    ) -> VideoResult:
         kind = self._kind(video)
         if kind != "video":
             raise UnsupportedMedia(f"Expected a video but got an {kind}.")
@@ -370,14 +374,18 @@ class Detector:
             sniffed = sniff(bytes(video[:64]))
             suffix = sniffed.suffix if sniffed else ".mp4"
             with temporary_video_file(bytes(video), suffix) as path:
-                return self._analyze_video_file(path, progress)
-        return self._analyze_video_file(Path(video), progress)
+                return self._analyze_video_file(path, progress, frame_hook)
+        return self._analyze_video_file(Path(video), progress, frame_hook)
 
-    def _analyze_video_file(self, path: Path, progress: ProgressCallback | None) -> VideoResult:
+    def _analyze_video_file(
+        self, path: Path, progress: ProgressCallback | None, frame_hook: FrameHook | None
+    ) -> VideoResult:
         with _torch_threads(self.video_threads if self.prefetch > 0 else None):
-            return self._analyze_video_frames(path, progress)
+            return self._analyze_video_frames(path, progress, frame_hook)
 
-    def _analyze_video_frames(self, path: Path, progress: ProgressCallback | None) -> VideoResult:
+    def _analyze_video_frames(
+        self, path: Path, progress: ProgressCallback | None, frame_hook: FrameHook | None
+    ) -> VideoResult:
         t0 = time.perf_counter()
         spent_faces = spent_classify = 0.0
         frames: list[FrameResult] = []
@@ -409,6 +417,8 @@ class Detector:
             samples = closing(prefetched(frames_in, depth=self.prefetch) if self.prefetch > 0 else frames_in)
             with samples as stream:
                 for done, (index, timestamp, rgb) in enumerate(stream, start=1):
+                    if frame_hook is not None:
+                        frame_hook(rgb)
                     tf = time.perf_counter()
                     faces = self._find_faces(rgb, video=True)
                     frame = FrameResult(index, timestamp, None)

@@ -47,7 +47,7 @@ from moderation.services.media import (
     media_read,
     media_store,
 )
-from moderation.services.watermarks import watermark_check
+from moderation.services.watermarks import watermark_check, watermark_frame_vote, watermark_vote_check
 
 logger = logging.getLogger(__name__)
 
@@ -498,9 +498,10 @@ def _analyze_stored(
     if row.kind == ScanMedia.Kind.IMAGE:
         data = media_read(row.storage_key)
         return detector.analyze_image(data), watermark_check(data, kind=row.kind)
+    vote = watermark_frame_vote()
     with media_local_path(row.storage_key, f".{row.format}") as path:
-        result = detector.analyze_video(path, progress=progress.for_media(row.index))
-        return result, watermark_check(None, kind=row.kind, path=path)
+        result = detector.analyze_video(path, progress=progress.for_media(row.index), frame_hook=vote.add)
+    return result, watermark_vote_check(vote)
 
 
 def scan_run(*, scan_id: str) -> Scan | None:

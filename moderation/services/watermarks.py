@@ -80,6 +80,22 @@ def watermark_check(data: bytes | None, *, kind: str, path: Path | None = None) 
         return None
 
 
+def watermark_frame_vote() -> watermark.FrameVote:
+    """A vote to feed the frames the detector samples from a video (one decode serves both)."""
+    return watermark.FrameVote(watermark_keys())
+
+
+def watermark_vote_check(vote: watermark.FrameVote) -> dict[str, Any] | None:
+    """``watermark_check`` for a video whose frames were fed to ``vote``; None when no frame was."""
+    if not vote.used:
+        return None
+    try:
+        return recovery_to_dict(vote.result())
+    except watermark.WatermarkError as exc:
+        logger.warning("watermark check skipped: %s (%s)", exc, exc.code)
+        return None
+
+
 def watermark_recover_media(media: MediaInput) -> dict[str, Any]:
     """The recovery endpoint's answer for one uploaded or fetched file; bad media raise ApplicationError."""
     try:

@@ -16,6 +16,7 @@ from fakeme_media import encode, moving_face_frame, write_video
 from rest_framework.test import APIClient
 from scan_helpers import upload
 
+import detection.video
 import watermark
 from moderation.models import Platform, Scan
 from moderation.services.watermarks import generation_id_for_payload, payload_for_generation_id
@@ -110,6 +111,7 @@ def test_a_marked_video_is_fake_after_the_queued_scan(
     settings: Any,
     tmp_path: Path,
     django_capture_on_commit_callbacks,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     head = cv2.resize(astronaut[0:300, 100:400], (120, 120), interpolation=cv2.INTER_AREA)
 
@@ -118,6 +120,16 @@ def test_a_marked_video_is_fake_after_the_queued_scan(
         return watermark.embed(rgb, PAYLOAD, settings.WATERMARK_KEY)
 
     clip = write_video(tmp_path / "marked.mp4", frame, 30, fps=5.0)
+    # The watermark votes on the frames the detector samples: the clip is not decoded a second time.
+    opened: list[str] = []
+    real_reader = detection.video.VideoReader.__enter__
+
+    def counting_enter(self: Any) -> Any:
+        opened.append(str(self.path))
+        return real_reader(self)
+
+    monkeypatch.setattr(detection.video.VideoReader, "__enter__", counting_enter)
+    monkeypatch.setattr(watermark, "recover_video_file", None)  # the old second decode would fail
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(
             SCANS, {"media": upload("m.mp4", clip.read_bytes(), "video/mp4")}, format="multipart"
@@ -127,6 +139,8 @@ def test_a_marked_video_is_fake_after_the_queued_scan(
     assert scan.status == Scan.Status.COMPLETED, scan.error_message
     assert scan.verdict == "fake" and scan.decided_by == "watermark"
     assert scan.watermark["generation_id"] == "gen_123456789a" and scan.watermark["frames"] >= 5
+    stored = [p for p in opened if p.startswith(str(settings.MEDIA_ROOT))]
+    assert len(stored) == 1, opened  # the submit check reads its own temporary copy
 
 
 # -- POST /api/v1/watermark/recover ----------------------------------------------------------------
