@@ -19,7 +19,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 import watermark
@@ -49,6 +49,7 @@ from moderation.services.media import (
     media_read,
     media_store,
 )
+from moderation.services.run_locks import run_lock, run_lock_taken
 from moderation.webhooks import webhook_event_create
 from watermark.media import encode_image
 
@@ -249,38 +250,14 @@ def _swap_video(
 _LOCK_TAG = 0x47454E << 40
 
 
-@contextmanager
-def generation_run_lock(generation_id: int) -> Iterator[bool]:
-    """Hold the generation's advisory lock while it runs: True if this process has it, False if another has.
-
-    The lock belongs to the database session, so a worker that dies (SIGKILL, OOM) releases it with its
-    connection and the redelivered task can run. Without PostgreSQL (embedded mode: one process, tasks
-    in-process) there is no one to exclude.
-    """
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    key = _LOCK_TAG | int(generation_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        held = bool(cursor.fetchone()[0])
-    try:
-        yield held
-    finally:
-        if held:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-            except DatabaseError as exc:  # the connection broke: the lock went with it
-                logger.warning("generation %s: advisory unlock failed: %s", generation_id, exc)
+def generation_run_lock(generation_id: int) -> AbstractContextManager[bool]:
+    """The generation's run lock (``run_locks.run_lock``): True if this process has it, else False."""
+    return run_lock(_LOCK_TAG | int(generation_id), f"generation {generation_id}")
 
 
 def generation_is_running(generation_id: int) -> bool:
     """Whether some process holds the generation's run lock right now (PostgreSQL only; else False)."""
-    if connection.vendor != "postgresql":
-        return False
-    with generation_run_lock(generation_id) as held:
-        return not held
+    return run_lock_taken(_LOCK_TAG | int(generation_id), f"generation {generation_id}")
 
 
 def generation_stranded_ids(*, cutoff: datetime, limit: int) -> list[int]:

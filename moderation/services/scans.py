@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -22,7 +22,7 @@ from uuid import UUID
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from detection.engine import AnalysisResult, Detector
@@ -47,6 +47,7 @@ from moderation.services.media import (
     media_read,
     media_store,
 )
+from moderation.services.run_locks import run_lock, run_lock_taken
 from moderation.services.watermarks import watermark_check, watermark_frame_vote, watermark_vote_check
 
 logger = logging.getLogger(__name__)
@@ -374,40 +375,14 @@ def _advisory_key(scan_id: Any) -> int:
     return int.from_bytes(UUID(str(scan_id)).bytes[:8], "big", signed=True)
 
 
-@contextmanager
-def scan_run_lock(scan_id: Any) -> Iterator[bool]:
-    """Hold the scan's advisory lock while it runs: True if this process has it, False if another has.
-
-    A broker may deliver one scan twice (a sweep re-sent it, or the visibility timeout ran out while it
-    ran); the second delivery then finds the lock taken and leaves the scan to the first. The lock
-    belongs to the database session, so a worker that dies (SIGKILL, OOM) releases it with its
-    connection and the redelivered task can run. Without PostgreSQL (embedded mode: one process, tasks
-    in-process) there is no one to exclude.
-    """
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    key = _advisory_key(scan_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        held = bool(cursor.fetchone()[0])
-    try:
-        yield held
-    finally:
-        if held:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-            except DatabaseError as exc:  # the connection broke: the lock went with it
-                logger.warning("scan %s: advisory unlock failed: %s", scan_id, exc)
+def scan_run_lock(scan_id: Any) -> AbstractContextManager[bool]:
+    """The scan's run lock (``run_locks.run_lock``): True if this process has it, False if another has."""
+    return run_lock(_advisory_key(scan_id), f"scan {scan_id}")
 
 
 def scan_is_running(scan_id: Any) -> bool:
     """Whether some process holds the scan's run lock right now (PostgreSQL only; else False)."""
-    if connection.vendor != "postgresql":
-        return False
-    with scan_run_lock(scan_id) as held:
-        return not held
+    return run_lock_taken(_advisory_key(scan_id), f"scan {scan_id}")
 
 
 # -- run (Celery) ------------------------------------------------------------------------------
