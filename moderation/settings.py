@@ -372,3 +372,7 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": _str("DJANGO_LOG_LEVEL", "INFO"), "propagate": False},
     },
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # Embedded mode: Celery's eager path still builds a (never used) producer, and kombu warns on every
+    # task that the broker it will not contact has no host name. Noise, not a fault.
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
