@@ -48,7 +48,7 @@ from moderation.services.media import (
     media_store,
 )
 from moderation.services.run_locks import run_lock, run_lock_taken
-from moderation.services.watermarks import watermark_check, watermark_frame_vote, watermark_vote_check
+from moderation.services.watermarks import VideoWatermarkVote, watermark_check
 
 logger = logging.getLogger(__name__)
 
@@ -473,10 +473,10 @@ def _analyze_stored(
     if row.kind == ScanMedia.Kind.IMAGE:
         data = media_read(row.storage_key)
         return detector.analyze_image(data), watermark_check(data, kind=row.kind)
-    vote = watermark_frame_vote()
+    vote = VideoWatermarkVote()
     with media_local_path(row.storage_key, f".{row.format}") as path:
         result = detector.analyze_video(path, progress=progress.for_media(row.index), frame_hook=vote.add)
-    return result, watermark_vote_check(vote)
+    return result, vote.check()
 
 
 def scan_run(*, scan_id: str) -> Scan | None:

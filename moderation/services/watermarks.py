@@ -80,9 +80,27 @@ def watermark_check(data: bytes | None, *, kind: str, path: Path | None = None) 
         return None
 
 
-def watermark_frame_vote() -> watermark.FrameVote:
-    """A vote to feed the frames the detector samples from a video (one decode serves both)."""
-    return watermark.FrameVote(watermark_keys())
+class VideoWatermarkVote:
+    """The watermark vote over the frames the detector samples from a video (one decode serves both).
+
+    ``add`` is the detector's frame hook: it never raises, so a clip whose frames cannot carry a mark
+    (smaller than the watermark's minimum, say) is still scanned, with no watermark result."""
+
+    def __init__(self) -> None:
+        self.vote = watermark.FrameVote(watermark_keys())
+        self.refused: watermark.WatermarkError | None = None
+
+    def add(self, frame: Any) -> None:
+        if self.refused is not None or self.vote.full:
+            return
+        try:
+            self.vote.add(frame)
+        except watermark.WatermarkError as exc:
+            self.refused = exc
+
+    def check(self) -> dict[str, Any] | None:
+        """``watermark_check`` for the clip; None when no frame could be used."""
+        return watermark_vote_check(self.vote)
 
 
 def watermark_vote_check(vote: watermark.FrameVote) -> dict[str, Any] | None:
