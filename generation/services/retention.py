@@ -27,6 +27,7 @@ def generation_media_purge(*, now: datetime | None = None) -> int:
     deleted = 0
     for platform in Platform.objects.only("pk", "name", "retention_days"):
         cutoff = now - timedelta(days=platform.retention_days)
+        platform_deleted = 0
         expired = (
             Generation.objects.filter(platform=platform, created_at__lt=cutoff, status__in=_FINISHED)
             .exclude(source_storage_key="", target_storage_key="", output_storage_key="")
@@ -40,9 +41,13 @@ def generation_media_purge(*, now: datetime | None = None) -> int:
                 Generation.objects.filter(pk__in=[row[0] for row in batch]).update(
                     **{name: "" for name in _KEYS}, media_deleted_at=now
                 )
-            deleted += len(keys)
-        if deleted:
+            platform_deleted += len(keys)
+        if platform_deleted:
             logger.info(
-                "retention: %s generation files deleted up to %s for %s", deleted, cutoff, platform.name
+                "retention: %s generation files deleted up to %s for %s",
+                platform_deleted,
+                cutoff,
+                platform.name,
             )
+        deleted += platform_deleted
     return deleted

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -51,28 +50,24 @@ def recovery_to_dict(recovery: watermark.Recovery) -> dict[str, Any]:
     return out
 
 
-def _recover(data: bytes | None, *, kind: str, path: Path | None = None) -> watermark.Recovery:
+def _recover(data: bytes, *, kind: str) -> watermark.Recovery:
     keys = watermark_keys()
     if kind == "video":
-        if path is not None:
-            return watermark.recover_video_file(path, keys)
-        assert data is not None
         with tempfile.NamedTemporaryFile(suffix=".video") as tmp:
             tmp.write(data)
             tmp.flush()
             return watermark.recover_video_file(tmp.name, keys)
-    assert data is not None
     return watermark.recover_bytes(data, keys)
 
 
-def watermark_check(data: bytes | None, *, kind: str, path: Path | None = None) -> dict[str, Any] | None:
+def watermark_check(data: bytes, *, kind: str) -> dict[str, Any] | None:
     """Recovery for one scanned media item, as stored on the scan; None when it cannot carry a mark.
 
     Never fails the scan: the detector has already accepted the media, so a decoder complaint here
     (an image below the watermark's minimum size, say) only means no mark can be read from it.
     """
     try:
-        return recovery_to_dict(_recover(data, kind=kind, path=path))
+        return recovery_to_dict(_recover(data, kind=kind))
     except watermark.ImageTooSmall:
         return None
     except watermark.WatermarkError as exc:
@@ -100,18 +95,13 @@ class VideoWatermarkVote:
 
     def check(self) -> dict[str, Any] | None:
         """``watermark_check`` for the clip; None when no frame could be used."""
-        return watermark_vote_check(self.vote)
-
-
-def watermark_vote_check(vote: watermark.FrameVote) -> dict[str, Any] | None:
-    """``watermark_check`` for a video whose frames were fed to ``vote``; None when no frame was."""
-    if not vote.used:
-        return None
-    try:
-        return recovery_to_dict(vote.result())
-    except watermark.WatermarkError as exc:
-        logger.warning("watermark check skipped: %s (%s)", exc, exc.code)
-        return None
+        if not self.vote.used:
+            return None
+        try:
+            return recovery_to_dict(self.vote.result())
+        except watermark.WatermarkError as exc:
+            logger.warning("watermark check skipped: %s (%s)", exc, exc.code)
+            return None
 
 
 def watermark_recover_media(media: MediaInput) -> dict[str, Any]:
