@@ -66,9 +66,12 @@ def main() -> None:
             if ndx == "UND" and sym and sym not in defined and ("cuda" in sym.lower() or "Cuda" in sym):
                 missing[sym] = typ
 
-    lines = ["#include <stdio.h>", "#include <stdlib.h>",
-             "static void fail(const char *s) {",
-             '  fprintf(stderr, "FakeME: torchvision CUDA code called on a CPU build: %s\\n", s); abort(); }']
+    lines = [
+        "#include <stdio.h>",
+        "#include <stdlib.h>",
+        "static void fail(const char *s) {",
+        '  fprintf(stderr, "FakeME: torchvision CUDA code called on a CPU build: %s\\n", s); abort(); }',
+    ]
     for i, (sym, typ) in enumerate(sorted(missing.items())):
         if typ == "OBJECT":
             lines.append(f'__attribute__((aligned(16))) char obj{i}[64] __asm__("{sym}") = {{0}};')
@@ -78,8 +81,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "stub.c"
         src.write_text("\n".join(lines) + "\n")
-        subprocess.run(["gcc", "-shared", "-fPIC", "-O1", f"-Wl,-soname,{STUB_NAME}",
-                        "-o", str(tv / STUB_NAME), str(src)], check=True)
+        subprocess.run(
+            [
+                "gcc",
+                "-shared",
+                "-fPIC",
+                "-O1",
+                f"-Wl,-soname,{STUB_NAME}",
+                "-o",
+                str(tv / STUB_NAME),
+                str(src),
+            ],
+            check=True,
+        )
 
     cudart = next((p.name for p in (tv.parent / "torchvision.libs").glob("libcudart*.so*")), None)
     for ext in extensions:

@@ -158,12 +158,21 @@ class Classifier:
 
     def _run(self, index: int, chunk: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         """Member ``index`` on a chunk of crops: (logits[N], boundary logits[N, 1, S/8, S/8])."""
-        x = self._tensor(chunk, self.cards[index])
+        card = self.cards[index]
+        x = self._tensor(chunk, card)
+        if card.test_time_flip:  # one pass over the crops and their mirror images
+            x = torch.cat([x, x.flip(3)]).contiguous(memory_format=torch.channels_last)
         runtime = self.runtimes[index]
         if runtime is None:
-            return self.models[index](x)
-        logit, boundary = runtime(x.contiguous().numpy())
-        return torch.from_numpy(logit), torch.from_numpy(boundary)
+            logit, boundary = self.models[index](x)
+        else:
+            out = runtime(x.contiguous().numpy())
+            logit, boundary = torch.from_numpy(out[0]), torch.from_numpy(out[1])
+        if card.test_time_flip:
+            n = len(chunk)
+            logit = (logit[:n] + logit[n:]) / 2
+            boundary = (boundary[:n] + boundary[n:].flip(3)) / 2
+        return logit, boundary
 
     # -- inference --------------------------------------------------------------------
     def forward(self, crops: Sequence[np.ndarray], with_heatmaps: bool = False) -> ClassifierOutput:

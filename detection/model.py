@@ -37,6 +37,10 @@ class ModelCard:
     threshold: float = 0.5
     temperature: float = 1.0
     boundary_stage: int = BOUNDARY_STAGE
+    # Score each crop and its mirror image and average the logits (and the mirrored-back boundary
+    # maps). A face's left and right are equally informative, and the average is a steadier score
+    # (measured on the validation split, see the model card). Cards written before it: off.
+    test_time_flip: bool = False
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     learning_curve: list[dict[str, Any]] = field(default_factory=list)

@@ -86,17 +86,21 @@ def evaluate_weights(
     recalibrate: bool = False,
     version: str | None = None,
     note: str = "",
+    test_time_flip: bool | None = None,
     log=print,
 ) -> dict[str, Any]:
     """Re-run the final evaluation of saved weights on the validation split ``cfg`` defines.
 
     The split depends only on the data folders, ``val_fraction`` and the seed, so two models
     trained with the same ones are compared on the same images. With ``recalibrate`` the weights'
-    card takes the newly fitted temperature and threshold (the weights themselves are untouched).
+    card takes the newly fitted temperature and threshold, and ``test_time_flip`` when given (the weights
+    themselves are untouched).
     """
     torch.set_num_threads(cfg.threads)
     data = prepare_data(cfg)
     model, card = load_detector(weights)
+    if test_time_flip is not None:
+        card.test_time_flip = test_time_flip
     results = final_evaluation(model, card, data.eval_sets, max_fpr=cfg.max_fpr)
     sections = dict(card.training.get("report_sections", {}))
     if note:

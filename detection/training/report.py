@@ -17,6 +17,7 @@ from detection.training.evaluate import (
     EvalSet,
     binary_report,
     ece,
+    ece_floor,
     fit_temperature,
     predict_logits,
     roc_points,
@@ -38,7 +39,7 @@ def final_evaluation(
     collected: dict[str, dict[str, np.ndarray | list]] = {}
     for s in sets:
         x, y, sources = s.tensors(size)
-        logits = predict_logits(model, x)
+        logits = predict_logits(model, x, flip=card.test_time_flip)
         calib = np.array([_calib_half(c.sample.path) for c in sources])
         collected[s.name] = {"logits": logits, "y": y, "calib": calib, "sources": sources}
     # One temperature for the model, fitted on the calibration halves of all sets together.
@@ -62,6 +63,7 @@ def final_evaluation(
         rep["n_auc"] = int(len(y))
         rep["ece_before"] = ece(sigmoid(logits[test]), y[test])
         rep["ece_after"] = ece(cal[test], y[test])
+        rep["ece_floor"] = ece_floor(cal[test])
         fpr, tpr = roc_points(cal, y)
         rep["_roc"] = (fpr.tolist(), tpr.tolist())
         if name == "sbi":
@@ -173,10 +175,11 @@ def targets_table(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
                 sets["gan"]["auc"] >= TARGETS["gan_auc"],
             )
         )
-    worst_ece = max(r["ece_after"] for r in sets.values())
-    rows.append(
-        ("ECE after calibration (worst set)", f"{worst_ece:.4f}", "≤ 0.05", worst_ece <= TARGETS["ece_after"])
-    )
+    worst_ece = float(np.max([r["ece_after"] for r in sets.values()]))  # NaN (a set unmeasured) stays NaN
+    worst = max(sets, key=lambda n: sets[n]["ece_after"])
+    floor = sets[worst].get("ece_floor")
+    shown = f"{worst_ece:.4f} ({worst}" + (f"; floor {floor:.4f})" if floor is not None else ")")
+    rows.append(("ECE after calibration (worst set)", shown, "≤ 0.05", worst_ece <= TARGETS["ece_after"]))
     if "sbi" in sets:
         gap = sets["sbi"]["subgroups"]["worst_gap"]
         rows.append(
@@ -229,14 +232,16 @@ def write_model_card_md(
         "",
         "## Results per evaluation set",
         "",
-        "| set | n (AUC) | AUC | n (test) | accuracy | F1 | ECE before | ECE after | TN | FP | FN | TP |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| set | n (AUC) | AUC | n (test) | accuracy | F1 | ECE before | ECE after | ECE floor "
+        "| TN | FP | FN | TP |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in sets.items():
         c = r["confusion"]
         lines.append(
             f"| {name} | {r['n_auc']} | {r['auc']:.4f} | {r['n']} | {r['accuracy']:.4f} | {r['f1']:.4f} | "
-            f"{r['ece_before']:.4f} | {r['ece_after']:.4f} | {c['tn']} | {c['fp']} | {c['fn']} | {c['tp']} |"
+            f"{r['ece_before']:.4f} | {r['ece_after']:.4f} | {r.get('ece_floor', float('nan')):.4f} | "
+            f"{c['tn']} | {c['fp']} | {c['fn']} | {c['tp']} |"
         )
     lines += [
         "",
@@ -244,6 +249,9 @@ def write_model_card_md(
         "- `gan`: StyleGAN2 faces (thispersondoesnotexist) vs FFHQ photos, held-out images.",
         "- `labelled`: held-out fakes given with `--fake` (the default model: built-in engine face swaps "
         "between different people, from `make_training_swaps`) vs validation reals.",
+        "- `ECE floor`: the ECE a perfectly calibrated model with these same scores would still show on "
+        "a test half of this size (mean of 1,000 simulated label draws). It is sampling noise: a set whose "
+        "floor is near or above the 0.05 target is too small to show that target met or missed.",
         "",
         f"![ROC]({roc_png.name})",
         "",

@@ -52,6 +52,7 @@ class TrainConfig:
     overfit: int = 0  # >0: train on this many fixed samples only (sanity check)
     version: str = "1.0.0"
     cache_dir: str = ".cache"
+    test_time_flip: bool = True  # written to the card: scored as the mean over each crop and its mirror
 
     def size_at(self, step: int) -> int:
         phase = min(len(self.sizes) - 1, step * len(self.sizes) // max(1, self.steps))
@@ -238,6 +239,7 @@ def train(
         model.train()
     else:
         model = build_model(card)
+    card.test_time_flip = cfg.test_time_flip
     model = model.to(memory_format=torch.channels_last)
     ema = ModelEmaV3(model, decay=0.998, use_warmup=True)  # warm-up: short runs are not all init
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

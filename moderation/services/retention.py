@@ -23,23 +23,25 @@ def media_retention_purge(*, now: datetime | None = None) -> int:
     deleted = 0
     for platform in Platform.objects.only("pk", "name", "retention_days"):
         cutoff = now - timedelta(days=platform.retention_days)
-        while True:
-            batch = list(
-                ScanMedia.objects.filter(scan__platform=platform, scan__created_at__lt=cutoff)
-                .exclude(storage_key="")
-                .values_list("pk", "storage_key")[:BATCH]
-            )
-            if not batch:
-                break
+        platform_deleted = 0
+        expired = (
+            ScanMedia.objects.filter(scan__platform=platform, scan__created_at__lt=cutoff)
+            .exclude(storage_key="")
+            .order_by("pk")
+        )
+        while batch := list(expired.values_list("pk", "storage_key")[:BATCH]):
             # Files first: a row naming a deleted file is retried next run; the reverse would leak files.
             media_delete([key for _, key in batch])
             with transaction.atomic():
                 ScanMedia.objects.filter(pk__in=[pk for pk, _ in batch]).update(
                     storage_key="", deleted_at=now
                 )
-            deleted += len(batch)
-        if deleted:
-            logger.info("retention: %s media deleted up to %s for %s", deleted, cutoff, platform.name)
+            platform_deleted += len(batch)
+        if platform_deleted:
+            logger.info(
+                "retention: %s media deleted up to %s for %s", platform_deleted, cutoff, platform.name
+            )
+        deleted += platform_deleted
     # Generations keep their files for the same period (inputs are photos of real people).
     from generation.services.retention import generation_media_purge
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from fakeme_media import make_random_weights
 from detection.classifier import Classifier, get_classifier
 from detection.engine import Detector
 from detection.errors import ModelUnavailable
-from detection.model import load_detector
+from detection.model import ModelCard, load_detector
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +59,8 @@ def test_matches_the_raw_network(weights_path: Path, face_crops: list[np.ndarray
     x = (x - torch.tensor(card.mean).view(1, 3, 1, 1)) / torch.tensor(card.std).view(1, 3, 1, 1)
     with torch.inference_mode():
         raw, boundary = model(x)
+        if card.test_time_flip:
+            raw = (raw + model(x.flip(3))[0]) / 2
     assert boundary.shape == (2, 1, card.input_size // 8, card.input_size // 8)
     ours = Classifier([weights_path]).logits(face_crops)
     np.testing.assert_allclose(ours, raw.double().numpy() / card.temperature, rtol=1e-4, atol=1e-4)
@@ -80,6 +83,42 @@ def test_ensemble_averages_calibrated_logits(
     heat = both.heatmaps(face_crops[:1])[0]
     ha, hb = only_a.heatmaps(face_crops[:1])[0], only_b.heatmaps(face_crops[:1])[0]
     np.testing.assert_allclose(heat, (ha + hb) / 2, atol=1e-5)
+
+
+def _with_flip(weights: Path, folder: Path, flip: bool) -> Path:
+    """A copy of ``weights`` whose card says ``test_time_flip=flip``."""
+    target = folder / f"flip-{'on' if flip else 'off'}.safetensors"
+    shutil.copy(weights, target)
+    card = ModelCard.from_json(weights.with_suffix(".json"))
+    card.test_time_flip = flip
+    card.to_json(target.with_suffix(".json"))
+    return target
+
+
+def test_mirror_averaging_scores_a_crop_and_its_mirror_alike(
+    weights_path: Path, face_crops: list[np.ndarray], tmp_path: Path
+) -> None:
+    """With the card's ``test_time_flip`` each crop scores as the mean of itself and its mirror image,
+    in torch and ONNX Runtime alike, and the training evaluation scores the same way."""
+    off = Classifier([_with_flip(weights_path, tmp_path, False)], backend="torch", cache_dir=tmp_path)
+    on_path = _with_flip(weights_path, tmp_path, True)
+    on = Classifier([on_path], backend="torch", cache_dir=tmp_path)
+    crop, mirror = face_crops  # the astronaut's face and its mirror image
+    plain = off.forward(face_crops, with_heatmaps=True)
+    assert plain.logits[0] != pytest.approx(plain.logits[1], abs=1e-3)  # the network itself is not symmetric
+    averaged = on.forward(face_crops, with_heatmaps=True)
+    np.testing.assert_allclose(averaged.logits, [np.mean(plain.logits)] * 2, rtol=1e-4, atol=1e-4)
+    assert averaged.heatmaps is not None
+    np.testing.assert_allclose(averaged.heatmaps[0], averaged.heatmaps[1][:, ::-1], atol=1e-4)
+    ort = Classifier([on_path], backend="onnxruntime", cache_dir=tmp_path)
+    np.testing.assert_allclose(ort.logits(face_crops * 9), averaged.logits * 9, rtol=1e-4, atol=1e-4)
+
+    from detection.training.evaluate import predict_logits
+
+    model, card = load_detector(on_path)
+    x = on._tensor(face_crops, card)
+    raw = predict_logits(model, x, flip=True)
+    np.testing.assert_allclose(raw / card.temperature, averaged.logits, rtol=1e-4, atol=1e-4)
 
 
 def test_gradcam(detector: Detector, face_crops: list[np.ndarray]) -> None:

@@ -112,6 +112,7 @@ def test_tiny_training_run_end_to_end(shared_data: Path, tmp_path: Path) -> None
     assert ckpt.exists()
     model, card = load_detector(weights)
     assert card.input_size == 64 and card.temperature == pytest.approx(metrics["temperature"])
+    assert card.test_time_flip  # new models are scored over each crop and its mirror by default
     assert len(card.learning_curve) == 1 and card.learning_curve[0]["step"] == 2
     assert "sbi" in metrics["sets"] and "gan" in metrics["sets"]
     assert (tmp_path / "card.md").read_text().startswith("# Model card")
@@ -227,6 +228,37 @@ def test_threshold_fit_caps_false_alarms_on_reals() -> None:
     assert fit_threshold(probs, labels, max_fpr=0.9) == youden
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_an_empty_test_half_is_reported_as_unmeasured_not_as_perfect() -> None:
+    """A tiny run can leave a set with no test image: its ECE must not read as a met 0.0."""
+    from detection.training.evaluate import binary_report, ece
+    from detection.training.report import TARGETS
+
+    empty = np.zeros(0)
+    assert np.isnan(ece(empty, empty))
+    rep = binary_report(empty, empty, 0.5)
+    assert rep["n"] == 0 and np.isnan(rep["accuracy"]) and np.isnan(rep["f1"])
+    assert not (ece(empty, empty) <= TARGETS["ece_after"])
+    assert ece(np.array([0.9, 0.1]), np.array([1.0, 0.0])) == pytest.approx(0.1)
+
+
+def test_the_ece_floor_is_the_noise_of_a_perfectly_calibrated_model() -> None:
+    """Small sets show a large ECE even when calibration is perfect; the report states that floor."""
+    from detection.training.evaluate import ece, ece_floor
+
+    rng = np.random.default_rng(3)
+    for n in (85, 2500):
+        probs = rng.beta(0.5, 0.5, n)
+        labels = [(rng.random(n) < probs).astype(float) for _ in range(300)]
+        measured = np.mean([ece(probs, y) for y in labels])  # calibrated by construction
+        assert ece_floor(probs) == pytest.approx(measured, rel=0.15)
+    small, large = ece_floor(rng.beta(0.5, 0.5, 85)), ece_floor(rng.beta(0.5, 0.5, 2500))
+    assert small > 0.05 > large  # 85 images cannot show a 0.05 target; 2,500 can
+    assert ece_floor(np.r_[np.zeros(50), np.ones(50)]) == 0.0  # certain and right: no noise
+    assert np.isnan(ece_floor(np.zeros(0)))
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 @pytest.mark.slow
 def test_evaluate_command_reports_and_recalibrates_saved_weights(
     shared_data: Path, tmp_path: Path, weights_path: Path
@@ -258,11 +290,13 @@ def test_evaluate_command_reports_and_recalibrates_saved_weights(
         "--cache-dir", str(tmp_path / "cache"),
         "--max-fpr", "0.05",
         "--recalibrate",
+        "--test-time-flip", "on",
     )  # fmt: skip
     after = json.loads(weights.with_suffix(".json").read_text())
     assert set(after["metrics"]["sets"]) == {"sbi", "gan"}
     assert after["threshold"] == pytest.approx(after["metrics"]["threshold"])
     assert after["learning_curve"] == before["learning_curve"]  # only calibration changes
+    assert after["test_time_flip"] is True
     report = (tmp_path / "eval.md").read_text()
     assert "raised to flag at most 5.0% of its reals" in report
     assert (tmp_path / "eval-roc.png").is_file()

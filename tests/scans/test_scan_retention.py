@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
-from scan_helpers import stored_files, upload
+from scan_helpers import PlatformFactory, stored_files, upload
 
 from moderation.models import Platform, Scan, ScanMedia
 
@@ -45,6 +46,33 @@ def test_expired_media_are_deleted_by_the_purge(
     assert response.status_code == 410 and response.json()["error"]["code"] == "media_expired"
     call_command("purge_expired_media", stdout=io.StringIO())  # idempotent
     assert len(stored_files(media_root)) == 1
+
+
+def test_the_purge_logs_each_platforms_own_count(
+    client_for: Callable[[Platform], APIClient],
+    face_jpeg: bytes,
+    no_face_jpeg: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An operator reading the log must see what each platform lost, not a running total."""
+    counts = {"alpha": 2, "beta": 1}
+    for name, n in counts.items():
+        platform = PlatformFactory(name=name, retention_days=7)
+        api = client_for(platform)
+        for i in range(n):
+            media = face_jpeg if i % 2 == 0 else no_face_jpeg
+            api.post(SCANS, {"media": upload(f"{name}{i}.jpg", media)}, format="multipart")
+    Scan.objects.update(created_at=timezone.now() - timedelta(days=8))
+
+    with caplog.at_level("INFO", logger="moderation.services.retention"):
+        call_command("purge_expired_media", stdout=io.StringIO())
+
+    logged = {
+        line.rsplit(" for ", 1)[1]: line.split()[1]
+        for line in (r.getMessage() for r in caplog.records)
+        if " media deleted up to " in line
+    }
+    assert logged == {name: str(n) for name, n in counts.items()}
 
 
 def test_retention_runs_periodically_and_celery_is_configured_for_reliability() -> None:

@@ -35,6 +35,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--model-version", default=None, help="with --recalibrate: the card's new version"
         )
+        parser.add_argument(
+            "--test-time-flip",
+            choices=("on", "off"),
+            default=None,
+            help="mirror averaging on or off (default: as the card says; stored with --recalibrate)",
+        )
         parser.add_argument("--note", default="", help="a paragraph added to the report's run history")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -59,6 +65,7 @@ class Command(BaseCommand):
             weights,
             report,
             recalibrate=options["recalibrate"],
+            test_time_flip=None if options["test_time_flip"] is None else options["test_time_flip"] == "on",
             version=options["model_version"],
             note=options["note"],
             log=self.stdout.write,

@@ -40,6 +40,12 @@ def add_training_arguments(parser: CommandParser, default_steps: int, default_wa
         default=0.02,
         help="cap on the share of validation reals the threshold flags (0: Youden's J alone)",
     )
+    parser.add_argument(
+        "--test-time-flip",
+        choices=("on", "off"),
+        default="on",
+        help="score each crop and its mirror image and average (written to the card)",
+    )
 
 
 def config_from_options(options: dict[str, Any], **fields: Any) -> TrainConfig:
@@ -56,6 +62,7 @@ def config_from_options(options: dict[str, Any], **fields: Any) -> TrainConfig:
         batch_other=options["batch_other"],
         warmup_steps=options["warmup_steps"],
         max_fpr=options["max_fpr"] or None,
+        test_time_flip=options["test_time_flip"] == "on",
         **fields,
     )
     if options.get("lr"):

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 HOST = "fakeme.example.com"
 # Variables that would override the production defaults under test (a developer's shell, a .env).
 _OVERRIDES = ("DEBUG", "SECURE_", "SESSION_COOKIE_", "CSRF_COOKIE_", "SILENCED")

@@ -1,7 +1,8 @@
-"""Shared by the security tests (tests/hardening/test_security_*.py): the scan tests' fixtures and
-helpers on ``sys.path``, and a world of two platforms where platform A owns one of everything.
+"""Shared by the security tests (this folder): the scan tests' helpers on ``sys.path``, and a world of
+two platforms where platform A owns one of everything.
 
-A plain module: the test files import it by name (pytest puts this folder on ``sys.path``).
+A plain module: the test files import it by name (pytest puts this folder on ``sys.path``); the scan
+tests' fixtures come from ``conftest.py`` beside it.
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-TESTS = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parents[2]
 for _folder in ("scans", "reports", "detection", "console"):
     if str(TESTS / _folder) not in sys.path:
         sys.path.insert(0, str(TESTS / _folder))
@@ -26,7 +26,6 @@ from rest_framework.test import APIClient  # noqa: E402
 from scan_helpers import (  # noqa: E402, F401  (some re-exported to the test files)
     LocalServer,
     PlatformFactory,
-    load_scan_fixtures,
     stored_files,
     upload,
 )
@@ -41,11 +40,6 @@ from reports.services.appeals import appeal_create  # noqa: E402
 from reports.services.reports import report_create  # noqa: E402
 
 CONSENT = "Both people in these photos agreed in writing (form #12) to this swap for a security test."
-
-
-def scan_fixtures() -> ModuleType:
-    """``tests/scans/conftest.py`` as a module: its fixtures, re-exported by the test files."""
-    return load_scan_fixtures()
 
 
 def head_jpeg_of(astronaut: np.ndarray) -> bytes:

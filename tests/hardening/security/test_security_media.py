@@ -10,38 +10,21 @@ import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
-from security_helpers import scan_fixtures, upload
+from security_helpers import upload
 
 from moderation.models import Platform, ScanMedia
 
 pytestmark = pytest.mark.django_db
 
-_scans = scan_fixtures()
-_scan_settings = _scans._scan_settings  # autouse: detector weights, MEDIA_ROOT in tmp
-scan_weights = _scans.scan_weights
-astronaut = _scans.astronaut
-face_jpeg = _scans.face_jpeg
-platform = _scans.platform
-client_for = _scans.client_for
-api = _scans.api
-media_root = _scans.media_root
 
 SCANS = "/api/v1/scans"
 _STORED_NAME = re.compile(r"scans/\d{4}/\d{2}/[0-9a-f]{64}\.jpeg")
-
-
-@pytest.fixture(autouse=True)
-def _local_cache(settings: Any) -> None:
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "security-media"}
-    }
 
 
 def test_stored_names_are_random_and_files_are_not_served_directly(

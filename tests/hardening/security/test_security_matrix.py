@@ -34,7 +34,6 @@ from security_helpers import (
     head_jpeg_of,
     iter_routes,
     new_generation_id,
-    scan_fixtures,
     upload,
 )
 
@@ -42,11 +41,6 @@ from generation.models import Generation
 
 pytestmark = pytest.mark.django_db
 
-_scans = scan_fixtures()
-_scan_settings = _scans._scan_settings  # autouse: detector weights (bundled or random), MEDIA_ROOT in tmp
-scan_weights = _scans.scan_weights
-astronaut = _scans.astronaut
-no_face_jpeg = _scans.no_face_jpeg
 
 ROLES = ("none", "forged", "revoked", "other", "own")  # A's own last: it may change or delete A's data
 UNAUTHENTICATED = {
@@ -59,14 +53,7 @@ ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(settings: Any) -> None:
-    # A fresh local cache per test (throttles and generation limits are counted there, and under CI the
-    # default cache is the shared Redis); limits high enough never to interfere.
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "security-matrix"}
-    }
-    from django.core.cache import cache
-
-    cache.clear()
+    # Generation limits high enough never to interfere (the cache is fresh per test: conftest.py).
     settings.FAKEME_GENERATION = {
         **settings.FAKEME_GENERATION,
         "SIMSWAP": {"GENERATOR": None, "ARCFACE": None, "SIZE": 224},

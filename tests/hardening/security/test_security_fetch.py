@@ -30,34 +30,17 @@ from typing import Any
 import pytest
 import urllib3
 from rest_framework.test import APIClient
-from security_helpers import LocalServer, PlatformFactory, scan_fixtures, stored_files
+from security_helpers import LocalServer, PlatformFactory, stored_files
 
 from moderation import media_fetch
 from moderation.models import Platform, Scan
 
 pytestmark = pytest.mark.django_db
 
-_scans = scan_fixtures()
-_scan_settings = _scans._scan_settings  # autouse: detector weights, MEDIA_ROOT in tmp
-scan_weights = _scans.scan_weights
-astronaut = _scans.astronaut
-face_jpeg = _scans.face_jpeg
-platform = _scans.platform
-client_for = _scans.client_for
-api = _scans.api
-media_root = _scans.media_root
-local_server = _scans.local_server
 
 SCANS = "/api/v1/scans"
 LIMIT = 256 * 1024
 _real_getaddrinfo = socket.getaddrinfo
-
-
-@pytest.fixture(autouse=True)
-def _local_cache(settings: Any) -> None:
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "security-fetch"}
-    }
 
 
 def scan_url(api: APIClient, url: str) -> Any:

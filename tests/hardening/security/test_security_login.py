@@ -27,12 +27,6 @@ LOCKED = b"Too many failed sign-in attempts"
 
 @pytest.fixture(autouse=True)
 def _login_settings(settings: Any) -> None:
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "security-login"}
-    }
-    from django.core.cache import cache
-
-    cache.clear()
     settings.FAKEME_CONSOLE = {
         "LOGIN_MAX_FAILURES_PER_USERNAME": 3,
         "LOGIN_MAX_FAILURES_PER_ADDRESS": 5,

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
-from security_helpers import key_client, scan_fixtures, upload
+from security_helpers import key_client, upload
 
 from moderation import auth
 from moderation.models import ApiKey, Platform
@@ -24,25 +24,9 @@ from moderation.services.platforms import api_key_create, api_key_revoke
 
 pytestmark = pytest.mark.django_db
 
-_scans = scan_fixtures()
-_scan_settings = _scans._scan_settings  # autouse: detector weights, MEDIA_ROOT in tmp
-scan_weights = _scans.scan_weights
-astronaut = _scans.astronaut
-face_jpeg = _scans.face_jpeg
-platform = _scans.platform
 
 SCANS = "/api/v1/scans"
 _RAW_KEY = re.compile(r"fkm_[a-z0-9]{8}_[A-Za-z0-9_-]{43}")
-
-
-@pytest.fixture(autouse=True)
-def _local_cache(settings: Any) -> None:
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "security-secrets",
-        }
-    }
 
 
 @pytest.fixture
