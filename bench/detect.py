@@ -48,6 +48,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `detection` importable (a
     sys.path.insert(0, str(ROOT))
 
 from bench import docs_section  # noqa: E402
+from bench.cpu_steal import StealMeter  # noqa: E402
 
 DEFAULT_WEIGHTS = ROOT / "detection" / "weights" / "fakeme-effnetv2s.safetensors"
 DEFAULT_FACES = ROOT.parent / "shared" / "data" / "faces-real" / "ffhq-512"
@@ -832,6 +833,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     notes: list[str] = []
+    steal = StealMeter()
     machine = machine_info(args.threads)
     load1 = machine["loadavg"][0]
     print(
@@ -924,6 +926,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"frames (--naive-max-seconds {args.naive_max_seconds:g})."
                 )
 
+    steal_share = steal.share()
+    if steal_share is not None:
+        note = f"Hypervisor steal during the run: {steal_share:.0%} of CPU time"
+        if steal_share > 0.05:  # the VM's cores were partly given to other guests
+            note = f"WARNING: {note}; timings are slower than this machine's own speed"
+            print(note, flush=True)
+        notes.append(note + ".")
     ctx = {
         "command": "python bench/detect.py"
         + (" " + shlex.join(sys.argv[1:] if argv is None else argv)).rstrip(),

@@ -1,0 +1,37 @@
+"""bench/cpu_steal.py: the share of CPU time the hypervisor gave to other guests during a run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import cpu_steal
+
+
+def _stat(path: Path, user: int, idle: int, steal: int) -> None:
+    path.write_text(f"cpu  {user} 0 0 {idle} 0 0 0 {steal} 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")
+
+
+def test_the_share_is_steal_over_all_cpu_time_between_start_and_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stat = tmp_path / "stat"
+    real_path = cpu_steal.Path
+    monkeypatch.setattr(cpu_steal, "Path", lambda p: stat if p == "/proc/stat" else real_path(p))
+    _stat(stat, user=1000, idle=500, steal=100)
+    meter = cpu_steal.StealMeter()
+    _stat(stat, user=1600, idle=700, steal=300)  # +600 user, +200 idle, +200 steal
+    assert meter.share() == pytest.approx(200 / 1000)
+    stat.write_text("intr 1 2 3\n")  # no aggregate cpu line: unknown, not zero
+    assert meter.share() is None
+
+
+def test_this_machine_reports_a_share_between_0_and_1() -> None:
+    if not Path("/proc/stat").is_file():
+        pytest.skip("no /proc/stat on this system")
+    meter = cpu_steal.StealMeter()
+    time.sleep(0.2)  # 20 clock ticks per CPU at USER_HZ 100
+    share = meter.share()
+    assert share is not None and 0.0 <= share <= 1.0
