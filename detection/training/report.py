@@ -220,6 +220,12 @@ def write_model_card_md(
         f"mean {list(card.mean)}, std {list(card.std)}.",
         f"- Calibration: P(fake) = sigmoid(logit / T), T = {card.temperature:.4f}; decision threshold "
         f"{card.threshold:.4f} ({results.get('threshold_rule', threshold_rule(None))}).",
+        "- Scoring: "
+        + (
+            "mean logit of the crop and its mirror image (`test_time_flip`), here and in the service."
+            if card.test_time_flip
+            else "the crop alone (`test_time_flip` off)."
+        ),
         f"- Weights: `{weights_file.name}` (fp16 safetensors, "
         f"{weights_file.stat().st_size / 2**20:.1f} MiB).",
         "",
