@@ -25,3 +25,11 @@ def write_section(out: Path, body: str, start_marker: str, end_marker: str) -> N
     else:
         text = text.rstrip("\n") + "\n\n" + section
     out.write_text(text)
+
+
+def publish(out: Path, body: str, start_marker: str, end_marker: str, write: bool = True) -> None:
+    """Print a benchmark's section and, unless told not to, write it into ``out``."""
+    print(body)
+    if write:
+        write_section(out, body, start_marker, end_marker)
+        print(f"updated {out}")

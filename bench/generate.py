@@ -478,10 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx["load_end"] = os.getloadavg()
     body = report(ctx, speed, sims, tables)
     print()
-    print(body)
-    if not args.no_write:
-        docs_section.write_section(args.out, body, MARK_START, MARK_END)
-        print(f"updated {args.out}")
+    docs_section.publish(args.out, body, MARK_START, MARK_END, not args.no_write)
     return 0
 
 

@@ -239,11 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             "pessimistic; rerun on a quiet machine for the reference numbers."
         )
     body, status = section(results, ctx)
-    print(body)
+    docs_section.publish(args.out, body, MARK_START, MARK_END, not args.no_write)
     print("\n".join(status))
-    if not args.no_write:
-        docs_section.write_section(args.out, body, MARK_START, MARK_END)
-        print(f"updated {args.out}")
     return 0
 
 

@@ -377,6 +377,17 @@ class Detector:
                 return self._analyze_video_file(path, progress, frame_hook)
         return self._analyze_video_file(Path(video), progress, frame_hook)
 
+    def video_reader(self, path: Path) -> VideoReader:
+        """A reader of ``path`` with this detector's sampling rate, limits and decoding threads."""
+        return VideoReader(
+            path,
+            fps=self.fps,
+            max_seconds=self.max_video_seconds,
+            max_frames=self.max_frames,
+            max_pixels=self.max_pixels,
+            threads=self.decode_threads,
+        )
+
     def _analyze_video_file(
         self, path: Path, progress: ProgressCallback | None, frame_hook: FrameHook | None
     ) -> VideoResult:
@@ -402,14 +413,7 @@ class Detector:
             pending.clear()
             spent_classify += time.perf_counter() - tc
 
-        with VideoReader(
-            path,
-            fps=self.fps,
-            max_seconds=self.max_video_seconds,
-            max_frames=self.max_frames,
-            max_pixels=self.max_pixels,
-            threads=self.decode_threads,
-        ) as reader:
+        with self.video_reader(path) as reader:
             expected = reader.expected_samples or 0
             # The next samples decode on a background thread while the models run on this one;
             # closing() joins that thread before the reader closes the file under it.

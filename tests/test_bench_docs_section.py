@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.docs_section import HEADER, write_section
+import pytest
+
+from bench.docs_section import HEADER, publish, write_section
 
 A = ("<!-- bench:a start -->", "<!-- bench:a end -->")
 B = ("<!-- bench:b start -->", "<!-- bench:b end -->")
@@ -21,3 +23,13 @@ def test_creates_the_file_then_appends_and_replaces_sections(tmp_path: Path) -> 
     assert text.index("bench:a start") < text.index("bench:b start")  # replaced in place
     write_section(out, "alpha 2\n", *A)
     assert out.read_text() == text  # rewriting the same body changes nothing
+
+
+def test_publish_prints_always_and_writes_unless_told_not_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "benchmarks.md"
+    publish(out, "alpha 1\n", *A, write=False)
+    assert "alpha 1" in capsys.readouterr().out and not out.exists()  # --no-write: print only
+    publish(out, "alpha 1\n", *A)
+    assert f"updated {out}" in capsys.readouterr().out and "alpha 1" in out.read_text()
