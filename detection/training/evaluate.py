@@ -112,18 +112,22 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
 
 
+def _ece_per_row(probs: np.ndarray, labels: np.ndarray, bins: int) -> np.ndarray:
+    """ECE of the same scores against each row of ``labels`` (shape: rows × samples)."""
+    idx = np.clip(np.digitize(probs, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
+    total = np.zeros(labels.shape[0])
+    for b in range(bins):
+        sel = idx == b
+        if sel.any():
+            total += sel.mean() * np.abs(probs[sel].mean() - labels[:, sel].mean(axis=1))
+    return total
+
+
 def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
     """Expected calibration error of P(fake), equal-width bins; NaN for no samples (not a perfect 0)."""
     if len(probs) == 0:
         return float("nan")
-    edges = np.linspace(0, 1, bins + 1)
-    idx = np.clip(np.digitize(probs, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        sel = idx == b
-        if sel.any():
-            total += sel.mean() * abs(probs[sel].mean() - labels[sel].mean())
-    return float(total)
+    return float(_ece_per_row(probs, np.asarray(labels, dtype=np.float64)[None, :], bins)[0])
 
 
 def ece_floor(probs: np.ndarray, draws: int = 1000, seed: int = 0, bins: int = 15) -> float:
@@ -137,13 +141,24 @@ def ece_floor(probs: np.ndarray, draws: int = 1000, seed: int = 0, bins: int = 1
         return float("nan")
     rng = np.random.default_rng(seed)
     labels = (rng.random((draws, len(probs))) < probs).astype(np.float64)
-    idx = np.clip(np.digitize(probs, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
-    total = np.zeros(draws)
-    for b in range(bins):
-        sel = idx == b
-        if sel.any():
-            total += sel.mean() * np.abs(probs[sel].mean() - labels[:, sel].mean(axis=1))
-    return float(total.mean())
+    return float(_ece_per_row(probs, labels, bins).mean())
+
+
+def gap_noise(sizes: list[int], accuracy: float, draws: int = 1000, seed: int = 0) -> np.ndarray:
+    """Largest accuracy gap between groups of these sizes when every group is equally accurate:
+    one value per simulated draw (each image right with probability ``accuracy``).
+
+    What a perfectly even model would still show as its gap on this test set: its mean is the floor
+    under a measured gap, and the share of draws at or above a measured gap says how often chance
+    alone gives a gap that large. Images are drawn independently; a real and its own blend are not
+    quite, so the noise is if anything a little larger.
+    """
+    if len(sizes) < 2:
+        return np.zeros(draws)
+    rng = np.random.default_rng(seed)
+    n = np.asarray(sizes)
+    acc = rng.binomial(n, accuracy, size=(draws, len(n))) / n
+    return acc.max(axis=1) - acc.min(axis=1)
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:

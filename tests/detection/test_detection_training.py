@@ -258,6 +258,42 @@ def test_the_ece_floor_is_the_noise_of_a_perfectly_calibrated_model() -> None:
     assert np.isnan(ece_floor(np.zeros(0)))
 
 
+def test_the_gap_floor_is_what_equally_accurate_groups_show_by_chance() -> None:
+    from detection.training.evaluate import gap_noise
+
+    # Ten groups of 50 at 90 %: each group's accuracy has sd sqrt(.9 × .1 / 50), and the expected
+    # range of ten normal draws is 3.078 sd.
+    assert gap_noise([50] * 10, 0.9, draws=4000).mean() == pytest.approx(3.078 * np.sqrt(0.09 / 50), rel=0.1)
+    assert gap_noise([100_000] * 10, 0.9).mean() < 0.005  # big groups: next to no noise
+    assert gap_noise([50] * 10, 1.0).max() == 0.0  # always right: never a gap
+    assert gap_noise([50], 0.9).max() == 0.0  # one group: nothing to compare
+
+
+def test_the_report_puts_the_measured_gap_beside_its_floor() -> None:
+    """An even model's gap is 0 and chance shows as much every time; a real gap shows its rarity."""
+    from types import SimpleNamespace
+
+    from detection.training.report import _subgroups, targets_table
+
+    def run(right_per_group: list[int], n: int = 100) -> dict:
+        sources, probs = [], []
+        for i, right in enumerate(right_per_group):
+            sample = SimpleNamespace(race=f"race{i}", gender="female", age_band="20-39")
+            sources += [SimpleNamespace(sample=sample)] * n
+            probs += [1.0] * right + [0.0] * (n - right)  # every image a fake: right when flagged
+        return _subgroups(sources, np.array(probs), np.ones(len(probs)), threshold=0.5)
+
+    even = run([90, 90, 90, 90])
+    assert even["worst_gap"] == 0.0 and even["gap_by_chance"] == 1.0
+    assert 0.03 < even["gap_floor"] < 0.09  # 4 groups of 100 at 90 %: sd 3 pts, range ≈ 2 sd
+    uneven = run([95, 95, 95, 75])
+    assert uneven["worst_gap"] == pytest.approx(0.20)
+    assert uneven["gap_by_chance"] < 0.01 and uneven["pooled_accuracy"] == pytest.approx(0.90)
+    sets = {"sbi": {"auc": 0.98, "ece_after": 0.02, "subgroups": uneven}}
+    row = next(r for r in targets_table({"sets": sets}) if "gap" in r[0])
+    assert row[1] == f"20.0 pts (floor {uneven['gap_floor'] * 100:.1f})" and row[3] is False
+
+
 @pytest.mark.filterwarnings("error::RuntimeWarning")
 @pytest.mark.slow
 def test_evaluate_command_reports_and_recalibrates_saved_weights(
