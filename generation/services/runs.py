@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 import watermark
@@ -49,7 +49,7 @@ from moderation.services.media import (
     media_read,
     media_store,
 )
-from moderation.services.run_locks import run_lock, run_lock_taken
+from moderation.services.run_locks import run_lock, run_lock_taken, runnerless
 from moderation.webhooks import webhook_event_create
 from watermark.media import encode_image
 
@@ -262,17 +262,17 @@ def generation_is_running(generation_id: int) -> bool:
 
 def generation_stranded_ids(*, cutoff: datetime, limit: int) -> list[int]:
     """Generations whose broker message may be lost, oldest first: ``queued`` since before ``cutoff``,
-    and (PostgreSQL) ``processing`` since before it with no process holding the run lock (the worker
-    died and its message is gone). For ``moderation.services.recovery.requeue_stranded``."""
+    and ``processing`` since before it with no live run behind it (``run_locks.runnerless``: the
+    worker died and its message is gone). For ``moderation.services.recovery.requeue_stranded``."""
     queued = Generation.objects.filter(status=Generation.Status.QUEUED, created_at__lt=cutoff)
     ids = list(queued.order_by("created_at").values_list("pk", flat=True)[:limit])
-    if connection.vendor == "postgresql":
-        processing = (
-            Generation.objects.filter(status=Generation.Status.PROCESSING, started_at__lt=cutoff)
-            .order_by("started_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        ids += [pk for pk in processing if not generation_is_running(pk)]
+    ids += runnerless(
+        Generation.objects.filter(status=Generation.Status.PROCESSING),
+        cutoff=cutoff,
+        time_limit_s=settings.FAKEME_GENERATION["TIME_LIMIT_S"],
+        limit=limit,
+        is_running=generation_is_running,
+    )
     return ids
 
 

@@ -7,7 +7,8 @@ celery beat every ``REQUEUE_INTERVAL_S`` (or ``manage.py requeue_stranded``), se
 
 - scans still ``queued`` ``REQUEUE_AFTER_S`` after they were created;
 - scans ``processing`` for ``REQUEUE_AFTER_S`` whose run lock no process holds (their worker died and
-  its message is gone too; PostgreSQL only);
+  its message is gone too); without PostgreSQL, which has no run lock to ask, once they have also
+  been processing for longer than the task's hard time limit (``run_locks.runnerless``);
 - generations likewise (``generation.services.runs.generation_stranded_ids``): ``queued``, or
   ``processing`` with no holder of their run lock;
 - webhook deliveries still ``pending`` ``REQUEUE_AFTER_S`` after their attempt was due.
@@ -28,11 +29,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from moderation.models import Scan, WebhookDelivery
+from moderation.services.run_locks import runnerless
 from moderation.services.scans import scan_enqueue, scan_is_running
 
 logger = logging.getLogger(__name__)
@@ -68,13 +69,13 @@ def requeue_stranded(*, now: datetime | None = None) -> dict[str, int]:
         .order_by("created_at")
         .values_list("pk", flat=True)[:BATCH]
     )
-    if connection.vendor == "postgresql":
-        processing = (
-            Scan.objects.filter(status=Scan.Status.PROCESSING, started_at__lt=cutoff)
-            .order_by("started_at")
-            .values_list("pk", flat=True)[:BATCH]
-        )
-        scans += [pk for pk in processing if not scan_is_running(pk)]
+    scans += runnerless(
+        Scan.objects.filter(status=Scan.Status.PROCESSING),
+        cutoff=cutoff,
+        time_limit_s=settings.FAKEME_SCANS["SCAN_TIME_LIMIT_S"],
+        limit=BATCH,
+        is_running=scan_is_running,
+    )
     generations = generation_stranded_ids(cutoff=cutoff, limit=BATCH)
     deliveries = list(
         WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lt=cutoff)

@@ -10,10 +10,13 @@ in-process) there is no one to exclude, and the lock is always granted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import DatabaseError, connection
+from django.db.models import QuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +48,24 @@ def run_lock_taken(key: int, what: str) -> bool:
         return False
     with run_lock(key, what) as held:
         return not held
+
+
+def runnerless(
+    processing: QuerySet,
+    *,
+    cutoff: datetime,
+    time_limit_s: float,
+    limit: int,
+    is_running: Callable[[Any], bool],
+) -> list[Any]:
+    """Primary keys of ``processing`` rows (started since before ``cutoff``) whose run died, oldest first.
+
+    PostgreSQL: nobody holds the row's run lock. Other databases have no lock to ask, so a row counts
+    once it has been processing for longer than the task's hard time limit as well: a worker kills a
+    run there, so no live run can still be behind it (an embedded process that died mid-run, say).
+    """
+    if connection.vendor == "postgresql":
+        rows = processing.filter(started_at__lt=cutoff).order_by("started_at")
+        return [pk for pk in rows.values_list("pk", flat=True)[:limit] if not is_running(pk)]
+    rows = processing.filter(started_at__lt=cutoff - timedelta(seconds=time_limit_s)).order_by("started_at")
+    return list(rows.values_list("pk", flat=True)[:limit])

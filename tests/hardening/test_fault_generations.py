@@ -206,6 +206,28 @@ def test_the_sweep_sends_a_stranded_generation_and_it_completes_exactly_once(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_without_run_locks_a_generation_left_processing_runs_again_after_its_hard_time_limit(
+    api: APIClient, faces: tuple[bytes, bytes], media: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded database has no run lock to ask whether a run is alive: a generation still
+    ``processing`` past the task's hard time limit lost its run, and the sweep runs it again."""
+    generation = _queued_while_broker_down(api, faces)
+    started = timezone.now()
+    Generation.objects.filter(pk=generation.pk).update(
+        status=Generation.Status.PROCESSING, attempts=1, started_at=started
+    )
+    monkeypatch.setattr(connection, "vendor", "sqlite")  # whatever the test database: no advisory locks
+    past_window = settings.FAKEME_SCANS["REQUEUE_AFTER_S"] + settings.FAKEME_GENERATION["TIME_LIMIT_S"]
+    with tasks_in_process():
+        assert requeue_stranded(now=started + timedelta(seconds=past_window - 5))["generations"] == 0
+        assert requeue_stranded(now=started + timedelta(seconds=past_window + 5))["generations"] == 1
+    done = _outcome(generation)
+    assert done["status"] == Generation.Status.COMPLETED, generation.error_code
+    assert done["attempts"] == 2 and done["output"] and len(done["bank"]) == 1
+    assert len(_stored(media)) == 3  # source, target and the one output
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_duplicate_message_for_a_running_generation_does_nothing(
     api: APIClient, faces: tuple[bytes, bytes], media: Path, settings: Any
 ) -> None:

@@ -126,6 +126,26 @@ def test_a_broker_still_down_during_the_sweep_leaves_the_scan_for_the_next_one(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_without_run_locks_a_scan_left_processing_is_sent_again_after_its_hard_time_limit(
+    api: APIClient, jpeg: bytes, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded database has no run lock to ask whether a run is alive. A scan still ``processing``
+    past the task's hard time limit has lost its run (a worker kills a run there; an embedded process
+    that died left it so), and the sweep sends it again."""
+    sent: list[str] = []
+    monkeypatch.setattr(scan_process, "delay", lambda scan_id: sent.append(scan_id))
+    scan_id = _queue_image(api, jpeg).json()["id"]
+    started = timezone.now()
+    Scan.objects.filter(pk=scan_id).update(status=Scan.Status.PROCESSING, started_at=started, attempts=1)
+    sent.clear()
+    monkeypatch.setattr(connection, "vendor", "sqlite")  # whatever the test database: no advisory locks
+    past_window = settings.FAKEME_SCANS["REQUEUE_AFTER_S"] + settings.FAKEME_SCANS["SCAN_TIME_LIMIT_S"]
+    assert requeue_stranded(now=started + timedelta(seconds=past_window - 5))["scans"] == 0  # may still run
+    assert requeue_stranded(now=started + timedelta(seconds=past_window + 5))["scans"] == 1
+    assert sent == [scan_id]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_one_runner_per_scan(api: APIClient) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the scan run lock is a PostgreSQL advisory lock (embedded SQLite runs tasks in-process)")
