@@ -66,14 +66,19 @@ def train_and_export(
     card.temperature = results["temperature"]
     card.threshold = results["threshold"]
     card.metrics = card_metrics(results)
+    sections = dict(extra_sections or {})
+    # A run from --init-weights continues that model: the run history of its card comes first.
+    inherited = card.training.get("report_sections", {}).get("Run history", "")
+    if inherited:
+        sections["Run history"] = f"{inherited}\n\n{sections.get('Run history', '')}".strip()
     # Kept in the card so a later re-evaluation (evaluate_detector) can write the same report.
-    card.training = {**card.training, "report_sections": dict(extra_sections or {})}
+    card.training = {**card.training, "report_sections": sections}
     save_detector(model, card, weights_out)
     if report_md is not None:
         report_md.parent.mkdir(parents=True, exist_ok=True)
         roc_png = report_md.with_name(report_md.stem + "-roc.png")
         roc_plot(results, roc_png)
-        write_model_card_md(card, results, report_md, roc_png, weights_out, extra_sections)
+        write_model_card_md(card, results, report_md, roc_png, weights_out, sections)
     log(json.dumps(card.metrics["sets"], default=str)[:2000])
     return card.metrics
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -174,13 +175,18 @@ def test_finetune_command_writes_calibrated_weights_and_report(
         (data / "real" / p.name).symlink_to(p)
     for p in sorted((shared_data / "faces-gan/tpdne-512").iterdir())[:16]:
         (data / "fake" / p.name).symlink_to(p)
+    base = tmp_path / "base.safetensors"  # the bundled model's card carries its run history
+    shutil.copy(weights_path, base)
+    base_card = json.loads(weights_path.with_suffix(".json").read_text())
+    base_card["training"]["report_sections"] = {"Run history": "1. **base**: trained by us."}
+    base.with_suffix(".json").write_text(json.dumps(base_card))
     out = tmp_path / "ft.safetensors"
     call_command(
         "finetune_detector",
         "--data",
         str(data),
         "--base",
-        str(weights_path),
+        str(base),
         "--out",
         str(out),
         "--report",
@@ -201,7 +207,10 @@ def test_finetune_command_writes_calibrated_weights_and_report(
     model, card = load_detector(out)
     assert card.version.endswith("+ft") and card.input_size == 64
     assert "labelled" in card.metrics["sets"]  # the platform's own fakes are evaluated
-    assert "labelled" in (tmp_path / "ft.md").read_text()
+    report = (tmp_path / "ft.md").read_text()
+    assert "labelled" in report
+    assert "1. **base**: trained by us." in report  # the base model's history carries on
+    assert card.training["report_sections"]["Run history"].startswith("1. **base**")
 
 
 def test_threshold_fit_balances_both_error_kinds() -> None:
@@ -300,8 +309,6 @@ def test_evaluate_command_reports_and_recalibrates_saved_weights(
     shared_data: Path, tmp_path: Path, weights_path: Path
 ) -> None:
     """evaluate_detector re-runs the final evaluation of saved weights and can refit their card."""
-    import shutil
-
     from django.core.management import call_command
 
     real, gan = tmp_path / "real", tmp_path / "gan"
