@@ -1,5 +1,5 @@
 """Every FakeME process loads torch with OpenMP's passive wait policy (``detection/__init__.py``):
-spinning waiters made a photo scan ~10× slower when another process held a core
+spinning waiters made a photo scan 7× slower when another process held a core
 (``bench/omp_wait.py``). libgomp reads the policy once, when torch loads, so what matters is the
 environment at that moment, in each way a FakeME process starts."""
 
