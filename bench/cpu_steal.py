@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+WARN_SHARE = 0.05  # above this the timings say more about the neighbours than about this machine
+
 
 def _cpu_times() -> tuple[int, int] | None:
     """(steal ticks, all ticks) of the aggregate ``cpu`` line, or None where /proc/stat has none."""
@@ -32,3 +34,13 @@ class StealMeter:
         if self._start is None or end is None or end[1] <= self._start[1]:
             return None
         return (end[0] - self._start[0]) / (end[1] - self._start[1])
+
+    def note(self) -> str | None:
+        """The report's line on steal since the start (a warning above ``WARN_SHARE``); None if unknown."""
+        share = self.share()
+        if share is None:
+            return None
+        line = f"Hypervisor steal during the run: {share:.0%} of CPU time"
+        if share > WARN_SHARE:  # the VM's cores were partly given to other guests
+            return f"WARNING: {line}; timings are slower than this machine's own speed."
+        return line + "."

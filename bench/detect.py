@@ -776,14 +776,15 @@ def build_report(
         word = "n/a (quick run)" if ok is None else ("PASS" if ok else "FAIL")
         lines.append(f"| {name} | {measured} | {'**' + word + '**' if ok is not None else word} |")
         status_lines.append(f"{word:>16}  {name}: {measured}")
+    notes = list(ctx["notes"])  # the report adds its own; the caller's list stays as it was
     floor = ov.get("decode_only_s")
     if video["seconds"] == TARGET_VIDEO_LEN_S and floor is not None and floor > TARGET_VIDEO_S:
-        ctx["notes"].append(
+        notes.append(
             f"Decoding the frames the sampler needs takes {floor:.1f} s on this machine with no model "
             f"running, above the {TARGET_VIDEO_S:.0f} s video target: here no analysis can meet it."
         )
-    if ctx["notes"]:
-        lines += ["", "Notes:"] + [f"- {note}" for note in ctx["notes"]]
+    if notes:
+        lines += ["", "Notes:"] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n", status_lines
 
 
@@ -950,13 +951,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"frames (--naive-max-seconds {args.naive_max_seconds:g})."
                 )
 
-    steal_share = steal.share()
-    if steal_share is not None:
-        note = f"Hypervisor steal during the run: {steal_share:.0%} of CPU time"
-        if steal_share > 0.05:  # the VM's cores were partly given to other guests
-            note = f"WARNING: {note}; timings are slower than this machine's own speed"
-            print(note, flush=True)
-        notes.append(note + ".")
+    steal_note = steal.note()
+    if steal_note is not None:
+        if steal_note.startswith("WARNING"):
+            print(steal_note, flush=True)
+        notes.append(steal_note)
     ctx = {
         "command": "python bench/detect.py"
         + (" " + shlex.join(sys.argv[1:] if argv is None else argv)).rstrip(),

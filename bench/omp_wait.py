@@ -151,10 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"p50 {r['p50']:.0f} ms  p95 {r['p95']:.0f} ms  MTCNN {r['faces_ms']:.0f} ms",
                 flush=True,
             )
-    notes = []
-    share = steal.share()
-    if share is not None:
-        notes.append(f"Hypervisor steal during the run: {share:.0%} of CPU time.")
+    notes = [n for n in [steal.note()] if n is not None]
     docs_section.publish(args.out, report(results, args, notes), MARK_START, MARK_END, not args.no_write)
     return 0
 

@@ -24,8 +24,14 @@ def test_the_share_is_steal_over_all_cpu_time_between_start_and_end(
     meter = cpu_steal.StealMeter()
     _stat(stat, user=1600, idle=700, steal=300)  # +600 user, +200 idle, +200 steal
     assert meter.share() == pytest.approx(200 / 1000)
+    assert meter.note() == (
+        "WARNING: Hypervisor steal during the run: 20% of CPU time; timings are slower than this "
+        "machine's own speed."
+    )
+    _stat(stat, user=1980, idle=900, steal=120)  # +980 user, +400 idle, +20 steal: 1.4 %, no warning
+    assert meter.note() == "Hypervisor steal during the run: 1% of CPU time."
     stat.write_text("intr 1 2 3\n")  # no aggregate cpu line: unknown, not zero
-    assert meter.share() is None
+    assert meter.share() is None and meter.note() is None
 
 
 def test_this_machine_reports_a_share_between_0_and_1() -> None:

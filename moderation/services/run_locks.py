@@ -60,12 +60,12 @@ def runnerless(
 ) -> list[Any]:
     """Primary keys of ``processing`` rows (started since before ``cutoff``) whose run died, oldest first.
 
-    PostgreSQL: nobody holds the row's run lock. Other databases have no lock to ask, so a row counts
-    once it has been processing for longer than the task's hard time limit as well: a worker kills a
-    run there, so no live run can still be behind it (an embedded process that died mid-run, say).
+    PostgreSQL: nobody holds the row's run lock. Other databases have no lock to ask (``is_running``
+    is always False there), so a row counts once it has been processing for longer than the task's
+    hard time limit as well: a worker kills a run there, so no live run can still be behind it (an
+    embedded process that died mid-run, say).
     """
-    if connection.vendor == "postgresql":
-        rows = processing.filter(started_at__lt=cutoff).order_by("started_at")
-        return [pk for pk in rows.values_list("pk", flat=True)[:limit] if not is_running(pk)]
-    rows = processing.filter(started_at__lt=cutoff - timedelta(seconds=time_limit_s)).order_by("started_at")
-    return list(rows.values_list("pk", flat=True)[:limit])
+    if connection.vendor != "postgresql":
+        cutoff -= timedelta(seconds=time_limit_s)
+    rows = processing.filter(started_at__lt=cutoff).order_by("started_at").values_list("pk", flat=True)
+    return [pk for pk in rows[:limit] if not is_running(pk)]
