@@ -130,18 +130,20 @@ def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
     return float(_ece_per_row(probs, np.asarray(labels, dtype=np.float64)[None, :], bins)[0])
 
 
-def ece_floor(probs: np.ndarray, draws: int = 1000, seed: int = 0, bins: int = 15) -> float:
-    """Mean ECE a perfectly calibrated model with these scores would show on this many samples.
+def ece_noise(probs: np.ndarray, draws: int = 1000, seed: int = 0, bins: int = 15) -> np.ndarray:
+    """ECE a perfectly calibrated model with these scores shows on this many samples: one value per
+    simulated draw.
 
     Labels drawn as Bernoulli(p) are calibrated by construction, so what ECE they still show is
-    sampling noise: on a small set that noise alone can exceed a target, and a measured ECE near
-    this floor says nothing more about calibration.
+    sampling noise: on a small set that noise alone can exceed a target. Its mean is the floor under
+    a measured ECE, and the share of draws at or above a measured ECE says how often perfect
+    calibration alone reads that badly.
     """
     if len(probs) == 0:
-        return float("nan")
+        return np.full(draws, np.nan)
     rng = np.random.default_rng(seed)
     labels = (rng.random((draws, len(probs))) < probs).astype(np.float64)
-    return float(_ece_per_row(probs, labels, bins).mean())
+    return _ece_per_row(probs, labels, bins)
 
 
 def gap_noise(sizes: list[int], accuracy: float, draws: int = 1000, seed: int = 0) -> np.ndarray:

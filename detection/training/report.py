@@ -18,7 +18,7 @@ from detection.training.evaluate import (
     EvalSet,
     binary_report,
     ece,
-    ece_floor,
+    ece_noise,
     fit_temperature,
     gap_noise,
     predict_logits,
@@ -65,7 +65,10 @@ def final_evaluation(
         rep["n_auc"] = int(len(y))
         rep["ece_before"] = ece(sigmoid(logits[test]), y[test])
         rep["ece_after"] = ece(cal[test], y[test])
-        rep["ece_floor"] = ece_floor(cal[test])
+        noise = ece_noise(cal[test])
+        rep["ece_floor"] = float(noise.mean())
+        # NaN for an empty test half: unmeasured, not "never by chance".
+        rep["ece_by_chance"] = float(np.mean(noise >= rep["ece_after"] - 1e-12)) if test.any() else math.nan
         fpr, tpr = roc_points(cal, y)
         rep["_roc"] = (fpr.tolist(), tpr.tolist())
         if name == "sbi":
@@ -153,6 +156,10 @@ def roc_plot(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _share(x: float | None) -> str:
+    return "—" if x is None or math.isnan(x) else f"{x:.0%}"
+
+
 def card_metrics(results: dict[str, Any]) -> dict[str, Any]:
     """The results without plotting arrays, for the JSON model card."""
     return {
@@ -188,8 +195,13 @@ def targets_table(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     # An unmeasured set (NaN) ranks worst, so the row cannot read as met.
     worst = max(sets, key=lambda n: (math.isnan(sets[n]["ece_after"]), sets[n]["ece_after"]))
     worst_ece = float(sets[worst]["ece_after"])
-    floor = sets[worst].get("ece_floor")
-    shown = f"{worst_ece:.4f} ({worst}" + (f"; floor {floor:.4f})" if floor is not None else ")")
+    floor, chance = sets[worst].get("ece_floor"), sets[worst].get("ece_by_chance")
+    shown = f"{worst_ece:.4f} ({worst}"
+    if floor is not None:
+        shown += f"; floor {floor:.4f}"
+    if chance is not None:
+        shown += f"; chance {_share(chance)}"
+    shown += ")"
     rows.append(("ECE after calibration (worst set)", shown, "≤ 0.05", worst_ece <= TARGETS["ece_after"]))
     if "sbi" in sets:
         subgroups = sets["sbi"]["subgroups"]
@@ -251,15 +263,15 @@ def write_model_card_md(
         "## Results per evaluation set",
         "",
         "| set | n (AUC) | AUC | n (test) | accuracy | F1 | ECE before | ECE after | ECE floor "
-        "| TN | FP | FN | TP |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| ECE by chance | TN | FP | FN | TP |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in sets.items():
         c = r["confusion"]
         lines.append(
             f"| {name} | {r['n_auc']} | {r['auc']:.4f} | {r['n']} | {r['accuracy']:.4f} | {r['f1']:.4f} | "
             f"{r['ece_before']:.4f} | {r['ece_after']:.4f} | {r.get('ece_floor', float('nan')):.4f} | "
-            f"{c['tn']} | {c['fp']} | {c['fn']} | {c['tp']} |"
+            f"{_share(r.get('ece_by_chance'))} | {c['tn']} | {c['fp']} | {c['fn']} | {c['tp']} |"
         )
     lines += [
         "",
@@ -270,6 +282,9 @@ def write_model_card_md(
         "- `ECE floor`: the ECE a perfectly calibrated model with these same scores would still show on "
         "a test half of this size (mean of 1,000 simulated label draws). It is sampling noise: a set whose "
         "floor is near or above the 0.05 target is too small to show that target met or missed.",
+        "- `ECE by chance` (`chance` in the targets): the share of those draws whose ECE is at least the "
+        "measured one, i.e. how often a perfectly calibrated model would read this badly here. Above 5 % "
+        "the measured ECE cannot be told apart from perfect calibration.",
         "",
         f"![ROC]({roc_png.name})",
         "",

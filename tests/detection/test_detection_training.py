@@ -253,18 +253,41 @@ def test_an_empty_test_half_is_reported_as_unmeasured_not_as_perfect() -> None:
 
 def test_the_ece_floor_is_the_noise_of_a_perfectly_calibrated_model() -> None:
     """Small sets show a large ECE even when calibration is perfect; the report states that floor."""
-    from detection.training.evaluate import ece, ece_floor
+    from detection.training.evaluate import ece, ece_noise
+
+    def floor(probs: np.ndarray) -> float:
+        return float(ece_noise(probs).mean())
 
     rng = np.random.default_rng(3)
     for n in (85, 2500):
         probs = rng.beta(0.5, 0.5, n)
         labels = [(rng.random(n) < probs).astype(float) for _ in range(300)]
         measured = np.mean([ece(probs, y) for y in labels])  # calibrated by construction
-        assert ece_floor(probs) == pytest.approx(measured, rel=0.15)
-    small, large = ece_floor(rng.beta(0.5, 0.5, 85)), ece_floor(rng.beta(0.5, 0.5, 2500))
+        assert floor(probs) == pytest.approx(measured, rel=0.15)
+    small, large = floor(rng.beta(0.5, 0.5, 85)), floor(rng.beta(0.5, 0.5, 2500))
     assert small > 0.05 > large  # 85 images cannot show a 0.05 target; 2,500 can
-    assert ece_floor(np.r_[np.zeros(50), np.ones(50)]) == 0.0  # certain and right: no noise
-    assert np.isnan(ece_floor(np.zeros(0)))
+    assert floor(np.r_[np.zeros(50), np.ones(50)]) == 0.0  # certain and right: no noise
+    assert np.isnan(floor(np.zeros(0)))
+
+
+def test_the_report_says_how_often_perfect_calibration_reads_as_badly() -> None:
+    """A calibrated model's ECE is usually within its noise; a miscalibrated one's rarely is."""
+    from detection.training.evaluate import ece, ece_noise
+    from detection.training.report import targets_table
+
+    rng = np.random.default_rng(5)
+    probs = rng.uniform(0.05, 0.95, 85)
+    calibrated = (rng.random(85) < probs).astype(float)
+    overconfident = (rng.random(85) < 0.5 + (probs - 0.5) * 0.2).astype(float)  # truth near a coin
+    noise = ece_noise(probs)
+    by_chance = {
+        name: float(np.mean(noise >= ece(probs, y)))
+        for name, y in (("calibrated", calibrated), ("overconfident", overconfident))
+    }
+    assert by_chance["calibrated"] > 0.05 > by_chance["overconfident"]
+    sets = {"gan": {"auc": 0.95, "ece_after": 0.11, "ece_floor": 0.077, "ece_by_chance": 0.24}}
+    row = next(r for r in targets_table({"sets": sets}) if "ECE" in r[0])
+    assert row[1] == "0.1100 (gan; floor 0.0770; chance 24%)" and row[3] is False
 
 
 def test_the_gap_floor_is_what_equally_accurate_groups_show_by_chance() -> None:
@@ -342,4 +365,6 @@ def test_evaluate_command_reports_and_recalibrates_saved_weights(
     assert after["test_time_flip"] is True
     report = (tmp_path / "eval.md").read_text()
     assert "raised to flag at most 5.0% of its reals" in report
+    assert all(0.0 <= r["ece_by_chance"] <= 1.0 for r in after["metrics"]["sets"].values())
+    assert "| ECE by chance |" in report
     assert (tmp_path / "eval-roc.png").is_file()
