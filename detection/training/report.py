@@ -329,7 +329,7 @@ def write_model_card_md(
         f"- Progressive input size {cfg.get('sizes')}; blends easy → hard over the first "
         f"{int(100 * cfg.get('curriculum_until', 0))} % of steps; AdamW lr {cfg.get('lr')} "
         f"(warm-up, cosine), weight decay {cfg.get('weight_decay')}; EMA 0.998; boundary loss weight "
-        f"{cfg.get('boundary_weight')}; East Asian faces drawn ×{cfg.get('asian_weight')}.",
+        f"{cfg.get('boundary_weight')}; reals drawn more often by group: {_group_weights(cfg)}.",
         "- Every image: decode → crop → resize → JPEG re-encode at random quality 60–100.",
         f"- Seed {cfg.get('seed')}; checkpoints every {cfg.get('checkpoint_every')} steps (resumable).",
         "",
@@ -349,3 +349,9 @@ def write_model_card_md(
             f"{e['boundary_loss']} | {e.get('sbi_auc', '')} | {e.get('gan_auc', '')} |"
         )
     path.write_text("\n".join(lines) + "\n")
+
+
+def _group_weights(cfg: dict) -> str:
+    # Cards before 1.4.0 kept a single East Asian weight.
+    weights = cfg.get("group_weights") or {"asian": cfg.get("asian_weight", 1.0)}
+    return ", ".join(f"{group} ×{w:g}" for group, w in sorted(weights.items())) or "none"

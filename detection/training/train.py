@@ -22,7 +22,7 @@ from tqdm import tqdm
 from detection.model import FakeMENet, ModelCard, build_model, load_detector
 from detection.training.data import FaceCrop, ItemFactory, load_crop, to_tensors
 from detection.training.evaluate import EvalSet, build_eval_sets, evaluate
-from detection.training.sources import Sample, attach_faces, scan_folder, split_by_group
+from detection.training.sources import GENDERS, RACES, Sample, attach_faces, scan_folder, split_by_group
 
 
 @dataclass
@@ -40,7 +40,10 @@ class TrainConfig:
     warmup_steps: int = 150
     boundary_weight: float = 2.0
     curriculum_until: float = 0.6  # fraction of the run after which blends are at full hardness
-    asian_weight: float = 2.0  # East Asian faces drawn twice as often (Korean focus)
+    # How often a group's reals are drawn relative to the rest, keyed by race ("asian") or by
+    # race/gender ("black/male", which wins over its race's entry). East Asian faces twice as
+    # often for the Korean focus; a group the report shows behind can be drawn more.
+    group_weights: dict[str, float] = field(default_factory=lambda: {"asian": 2.0})
     val_fraction: float = 0.2
     eval_every: int = 250
     eval_limit: int = 300  # items per class in the periodic (not the final) evaluation
@@ -60,6 +63,40 @@ class TrainConfig:
 
     def hardness_at(self, step: int) -> float:
         return min(1.0, step / max(1.0, self.curriculum_until * self.steps))
+
+
+def group_weight(weights: dict[str, float], sample: Sample) -> float:
+    """The draw weight of ``sample``: its race/gender entry, else its race's, else 1."""
+    key = f"{sample.race}/{sample.gender}"
+    if key in weights:
+        return weights[key]
+    return weights.get(sample.race or "", 1.0)
+
+
+def parse_group_weights(specs: list[str]) -> dict[str, float]:
+    """``["asian=2", "black/male=1.5"]`` -> ``{"asian": 2.0, "black/male": 1.5}``; ValueError names
+    the bad spec (unknown race or gender, a weight that is not a positive number)."""
+    out: dict[str, float] = {}
+    for spec in specs:
+        group, sep, value = spec.partition("=")
+        race, _, gender = group.strip().partition("/")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = math.nan
+        if (
+            not sep
+            or race not in RACES.values()
+            or (gender and gender not in GENDERS.values())
+            or not math.isfinite(weight)
+            or weight <= 0
+        ):
+            raise ValueError(
+                f"bad group weight {spec!r}: expected RACE=W or RACE/GENDER=W with W > 0, RACE one of "
+                f"{', '.join(RACES.values())}, GENDER one of {', '.join(GENDERS.values())}"
+            )
+        out[group.strip()] = weight
+    return out
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
@@ -121,7 +158,7 @@ class BatchSampler:
     def __init__(self, cfg: TrainConfig, data: DataBundle) -> None:
         self.cfg = cfg
         self.data = data
-        w = np.array([cfg.asian_weight if c.sample.race == "asian" else 1.0 for c in data.train_reals])
+        w = np.array([group_weight(cfg.group_weights, c.sample) for c in data.train_reals])
         self.real_p = w / w.sum()
         kinds = sorted({c.sample.kind for c in data.train_others})
         self.other_pools = [

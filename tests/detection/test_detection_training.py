@@ -162,6 +162,46 @@ def torch_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 @pytest.mark.slow
+def test_group_weights_set_how_often_each_group_is_drawn() -> None:
+    """race/gender entries win over their race's; unlisted groups keep weight 1."""
+    from detection.training.data import FaceCrop
+    from detection.training.train import BatchSampler, DataBundle, TrainConfig
+
+    people = [("black", "male"), ("black", "female"), ("asian", "male"), ("white", "female")]
+    crops = [
+        FaceCrop(
+            np.zeros((8, 8, 3), np.uint8),
+            LANDMARKS,
+            Sample(f"/{i}.jpg", 0, "real", f"g{i}", race=r, gender=g),
+        )
+        for i, (r, g) in enumerate(people)
+    ]
+    cfg = TrainConfig(real_dirs=[], group_weights={"black": 2.0, "black/male": 4.0, "asian": 2.0})
+    p = BatchSampler(cfg, DataBundle(crops, [], crops, [], {})).real_p
+    assert p.tolist() == pytest.approx([4 / 9, 2 / 9, 2 / 9, 1 / 9])
+
+
+def test_group_weight_specs_are_parsed_or_refused_by_name() -> None:
+    from detection.training.train import parse_group_weights
+
+    assert parse_group_weights(["asian=2", " black/male=1.5"]) == {"asian": 2.0, "black/male": 1.5}
+    for bad in ("korean=2", "black/boy=2", "asian", "asian=0", "asian=-1", "asian=x", "asian=nan"):
+        with pytest.raises(ValueError, match="bad group weight"):
+            parse_group_weights([bad])
+
+
+def test_train_command_refuses_a_bad_group_weight_before_it_trains(tmp_path: Path) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    run_dir = tmp_path / "run"
+    with pytest.raises(CommandError, match="bad group weight 'asain=2'"):
+        call_command(
+            "train_detector", "--data", str(tmp_path), "--group-weight", "asain=2", "--run-dir", str(run_dir)
+        )
+    assert not run_dir.exists()
+
+
 def test_finetune_command_writes_calibrated_weights_and_report(
     shared_data: Path, tmp_path: Path, weights_path: Path
 ) -> None:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from detection.training.pipeline import overfit_check, train_and_export
-from detection.training.train import TrainConfig
+from detection.training.train import TrainConfig, parse_group_weights
 
 
 def add_training_arguments(parser: CommandParser, default_steps: int, default_warmup: int = 150) -> None:
@@ -41,6 +41,14 @@ def add_training_arguments(parser: CommandParser, default_steps: int, default_wa
         help="cap on the share of validation reals the threshold flags (0: Youden's J alone)",
     )
     parser.add_argument(
+        "--group-weight",
+        action="append",
+        default=None,
+        metavar="GROUP=W",
+        help="draw a group's reals W times as often, GROUP a race (asian) or race/gender (black/male); "
+        "repeatable; default asian=2",
+    )
+    parser.add_argument(
         "--test-time-flip",
         choices=("on", "off"),
         default="on",
@@ -67,6 +75,11 @@ def config_from_options(options: dict[str, Any], **fields: Any) -> TrainConfig:
     )
     if options.get("lr"):
         cfg.lr = options["lr"]
+    if options.get("group_weight"):
+        try:
+            cfg.group_weights = parse_group_weights(options["group_weight"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
     return cfg
 
 
