@@ -353,5 +353,5 @@ def write_model_card_md(
 
 def _group_weights(cfg: dict) -> str:
     # Cards before 1.4.0 kept a single East Asian weight.
-    weights = cfg.get("group_weights") or {"asian": cfg.get("asian_weight", 1.0)}
+    weights = cfg["group_weights"] if "group_weights" in cfg else {"asian": cfg.get("asian_weight", 1.0)}
     return ", ".join(f"{group} ×{w:g}" for group, w in sorted(weights.items())) or "none"

@@ -79,7 +79,8 @@ def parse_group_weights(specs: list[str]) -> dict[str, float]:
     out: dict[str, float] = {}
     for spec in specs:
         group, sep, value = spec.partition("=")
-        race, _, gender = group.strip().partition("/")
+        group = group.strip()
+        race, _, gender = group.partition("/")
         try:
             weight = float(value)
         except ValueError:
@@ -95,7 +96,7 @@ def parse_group_weights(specs: list[str]) -> dict[str, float]:
                 f"bad group weight {spec!r}: expected RACE=W or RACE/GENDER=W with W > 0, RACE one of "
                 f"{', '.join(RACES.values())}, GENDER one of {', '.join(GENDERS.values())}"
             )
-        out[group.strip()] = weight
+        out[group] = weight
     return out
 
 

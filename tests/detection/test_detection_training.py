@@ -161,7 +161,6 @@ def torch_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(torch.equal(a, b))
 
 
-@pytest.mark.slow
 def test_group_weights_set_how_often_each_group_is_drawn() -> None:
     """race/gender entries win over their race's; unlisted groups keep weight 1."""
     from detection.training.data import FaceCrop
@@ -202,6 +201,7 @@ def test_train_command_refuses_a_bad_group_weight_before_it_trains(tmp_path: Pat
     assert not run_dir.exists()
 
 
+@pytest.mark.slow
 def test_finetune_command_writes_calibrated_weights_and_report(
     shared_data: Path, tmp_path: Path, weights_path: Path
 ) -> None:
