@@ -366,6 +366,88 @@ def test_the_report_puts_the_measured_gap_beside_its_floor() -> None:
     assert row[1] == f"20.0 pts (floor {uneven['gap_floor'] * 100:.1f})" and row[3] is False
 
 
+def _halves(seed: int, n: int, scale: float, calib: bool, groups: int = 4) -> dict:
+    """Reals (logit ≈ -2) and fakes (≈ +2) of ``groups`` race groups; ``scale`` stretches the logits."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.zeros(n), np.ones(n)]
+    logits = scale * (np.where(y > 0, 2.0, -2.0) + rng.normal(0, 1.5, 2 * n))
+    sources = [
+        SimpleNamespace(sample=SimpleNamespace(race=f"race{i % groups}", gender="female", age_band="20-39"))
+        for i in range(2 * n)
+    ]
+    return {"logits": logits, "y": y, "calib": np.full(2 * n, calib), "sources": sources}
+
+
+def _join(*parts: dict) -> dict:
+    return {
+        k: (sum((p[k] for p in parts), []) if k == "sources" else np.concatenate([p[k] for p in parts]))
+        for k in parts[0]
+    }
+
+
+def test_both_halves_are_scored_by_a_fit_that_never_saw_them() -> None:
+    """The shipped temperature comes from the calibration half alone; each half is then scored by
+    the other half's fit, so the whole split is read out of sample."""
+    from detection.training.evaluate import fit_temperature, sigmoid
+    from detection.training.report import fit_threshold, score_halves
+
+    calib, test = _halves(1, 400, 1.0, True), _halves(2, 400, 3.0, False)  # test logits 3× as sharp
+    results = score_halves({"sbi": _join(calib, test)}, max_fpr=0.02)
+    t_calib = fit_temperature(calib["logits"], calib["y"])
+    t_test = fit_temperature(test["logits"], test["y"])
+    assert results["temperature"] == pytest.approx(t_calib)
+    assert results["crossfit"]["temperature"] == pytest.approx(t_test)
+    assert t_test == pytest.approx(3 * t_calib, rel=0.15)  # the two fits differ, as built
+    cut_test = fit_threshold(sigmoid(test["logits"] / t_test), test["y"], max_fpr=0.02)
+    assert results["crossfit"]["threshold"] == pytest.approx(cut_test)
+
+    sbi = results["sets"]["sbi"]
+    assert sbi["n"] == 800 and sbi["both_halves"]["n"] == 1600
+    # Accuracy of both halves: the calibration half judged by the test half's fit, and vice versa.
+    right_calib = (sigmoid(calib["logits"] / t_test) >= cut_test) == (calib["y"] > 0.5)
+    right_test = (sigmoid(test["logits"] / t_calib) >= results["threshold"]) == (test["y"] > 0.5)
+    assert sbi["both_halves"]["accuracy"] == pytest.approx(np.r_[right_calib, right_test].mean())
+    assert sbi["accuracy"] == pytest.approx(right_test.mean())
+    groups = sbi["both_halves"]["subgroups"]["race_gender"]
+    assert [g["n"] for g in groups.values()] == [400] * 4  # twice the test half's 200 a group
+    assert sum(g["accuracy"] * g["n"] for g in groups.values()) / 1600 == pytest.approx(
+        sbi["both_halves"]["accuracy"]
+    )
+
+
+def test_the_targets_read_both_halves_and_show_the_test_half_beside_them() -> None:
+    from detection.training.report import score_halves, targets_table
+
+    parts = {"sbi": _join(_halves(3, 300, 1.0, True), _halves(4, 300, 1.0, False))}
+    results = score_halves(parts)
+    sbi = results["sets"]["sbi"]
+    rows = {r[0]: r for r in targets_table(results)}
+    ece_row = rows["ECE after calibration (worst set)"]
+    assert ece_row[1].startswith(f"{sbi['both_halves']['ece_after']:.4f} (sbi, both halves; floor ")
+    assert ece_row[1].endswith(f"; test half {sbi['ece_after']:.4f})")
+    assert ece_row[3] == (sbi["both_halves"]["ece_after"] <= 0.05)
+    gap_row = rows["largest race×gender accuracy gap"]
+    both, half = sbi["both_halves"]["subgroups"], sbi["subgroups"]
+    assert gap_row[1].startswith(f"{both['worst_gap'] * 100:.1f} pts both halves (floor ")
+    assert f"; test half {half['worst_gap'] * 100:.1f} (floor " in gap_row[1]
+    assert gap_row[3] == (both["worst_gap"] <= 0.05)
+    # Twice the images at about the same accuracy: the gap's floor falls by about √2.
+    assert half["gap_floor"] / both["gap_floor"] == pytest.approx(np.sqrt(2), rel=0.2)
+
+
+def test_a_test_half_of_one_class_is_not_cross_fitted() -> None:
+    """A tiny run whose test half holds reals only cannot fit a threshold there: no cross-fit."""
+    from detection.training.report import score_halves, targets_table
+
+    calib, test = _halves(5, 50, 1.0, True), _halves(6, 50, 1.0, False)
+    only_reals = {k: (v[:50] if k != "sources" else v[:50]) for k, v in test.items()}
+    results = score_halves({"sbi": _join(calib, only_reals)})
+    assert "crossfit" not in results and "both_halves" not in results["sets"]["sbi"]
+    assert "both halves" not in next(r for r in targets_table(results) if "gap" in r[0])[1]
+
+
 @pytest.mark.filterwarnings("error::RuntimeWarning")
 @pytest.mark.slow
 def test_evaluate_command_reports_and_recalibrates_saved_weights(
@@ -407,4 +489,7 @@ def test_evaluate_command_reports_and_recalibrates_saved_weights(
     assert "raised to flag at most 5.0% of its reals" in report
     assert all(0.0 <= r["ece_by_chance"] <= 1.0 for r in after["metrics"]["sets"].values())
     assert "| ECE by chance |" in report
+    sbi = after["metrics"]["sets"]["sbi"]
+    assert sbi["both_halves"]["n"] == sbi["n_auc"]  # cross-fitted over the whole split
+    assert "### Both halves, cross-fitted" in report and "| race / gender | n (test half) |" in report
     assert (tmp_path / "eval-roc.png").is_file()
