@@ -71,7 +71,8 @@ def score_halves(collected: dict[str, dict[str, Any]], max_fpr: float | None = N
         results["crossfit"] = {"temperature": swap[0], "threshold": swap[1]}
     for name, c in collected.items():
         # AUC does not depend on T or the threshold, so it uses the whole validation split;
-        # everything that does (accuracy, F1, confusion, subgroups, ECE) uses the test half only.
+        # everything that does (accuracy, F1, confusion, subgroups, ECE) uses the test half here,
+        # and both halves cross-fitted below.
         logits, y, test = c["logits"], c["y"], ~c["calib"]
         cal = sigmoid(logits / temperature)
         rep = binary_report(cal[test], y[test], threshold)
@@ -84,6 +85,7 @@ def score_halves(collected: dict[str, dict[str, Any]], max_fpr: float | None = N
         if name == "sbi":
             sources = [src for src, keep in zip(c["sources"], test, strict=True) if keep]
             rep["subgroups"] = _subgroups(sources, cal[test], y[test], threshold)
+            rep["false_alarms"] = _false_alarms(sources, cal[test], y[test], threshold)
         if swap is not None:
             probs = np.where(c["calib"], sigmoid(logits / swap[0]), cal)
             cuts = np.where(c["calib"], swap[1], threshold)
@@ -94,6 +96,7 @@ def score_halves(collected: dict[str, dict[str, Any]], max_fpr: float | None = N
             }
             if name == "sbi":
                 both["subgroups"] = _subgroups(c["sources"], probs, y, cuts)
+                both["false_alarms"] = _false_alarms(c["sources"], probs, y, cuts)
             rep["both_halves"] = both
         results["sets"][name] = rep
     return results
@@ -180,6 +183,19 @@ def _subgroups(
         out["gap_by_chance"] = float(np.mean(noise >= out["worst_gap"] - 1e-12))
         out["pooled_accuracy"] = float(pooled)
     return out
+
+
+def _false_alarms(
+    sources: list, probs: np.ndarray, labels: np.ndarray, threshold: float | np.ndarray
+) -> dict[str, dict[str, Any]]:
+    """Share of each source folder's reals flagged as fake: one threshold serves every kind of
+    photo, so a source it over-flags (a platform's high-resolution uploads, say) shows here."""
+    flagged = np.asarray(probs) >= threshold
+    by: dict[str, list[int]] = defaultdict(list)
+    for crop, hit, y in zip(sources, flagged, labels, strict=True):
+        if y <= 0.5:
+            by[Path(crop.sample.path).parent.name].append(int(hit))
+    return {s: {"reals": len(v), "flagged": sum(v), "rate": float(np.mean(v))} for s, v in sorted(by.items())}
 
 
 def roc_plot(results: dict[str, Any], path: Path) -> None:
@@ -370,6 +386,7 @@ def write_model_card_md(
     if "sbi" in sets:
         both = sets["sbi"].get("both_halves", {}).get("subgroups")
         lines += _subgroup_lines(sets["sbi"]["subgroups"], both)
+        lines += _false_alarm_lines(sets["sbi"])
     lines += [
         "## Training data",
         "",
@@ -447,4 +464,30 @@ def _subgroup_lines(half: dict[str, Any], both: dict[str, Any] | None) -> list[s
                 f"{sg['gap_by_chance']:.0%} of those draws show {sg['worst_gap'] * 100:.1f} points or more."
             )
         lines.append("")
+    return lines
+
+
+def _false_alarm_lines(sbi: dict[str, Any]) -> list[str]:
+    """False alarms on validation reals by the folder they came from."""
+    half, both = sbi.get("false_alarms"), sbi.get("both_halves", {}).get("false_alarms")
+    if not half:
+        return []
+    lines = ["## False alarms on reals, by source", ""]
+    if both:
+        lines += ["| source | reals (test half) | flagged | rate | reals (both halves) | flagged | rate |"]
+        lines += ["|---|---|---|---|---|---|---|"]
+    else:
+        lines += ["| source | reals | flagged | rate |", "|---|---|---|---|"]
+    for src, v in half.items():
+        row = f"| {src} | {v['reals']} | {v['flagged']} | {v['rate']:.1%} |"
+        if both:
+            w = both.get(src, {"reals": 0, "flagged": 0, "rate": math.nan})
+            row += f" {w['reals']} | {w['flagged']} | {w['rate']:.1%} |"
+        lines.append(row)
+    lines += [
+        "",
+        "The threshold caps false alarms over all calibration reals together, so a source that is a small "
+        "part of them can be flagged well above the cap.",
+        "",
+    ]
     return lines

@@ -374,7 +374,14 @@ def _halves(seed: int, n: int, scale: float, calib: bool, groups: int = 4) -> di
     y = np.r_[np.zeros(n), np.ones(n)]
     logits = scale * (np.where(y > 0, 2.0, -2.0) + rng.normal(0, 1.5, 2 * n))
     sources = [
-        SimpleNamespace(sample=SimpleNamespace(race=f"race{i % groups}", gender="female", age_band="20-39"))
+        SimpleNamespace(
+            sample=SimpleNamespace(
+                race=f"race{i % groups}",
+                gender="female",
+                age_band="20-39",
+                path=f"/d/src{i % 2}/{seed}-{i}.jpg",
+            )
+        )
         for i in range(2 * n)
     ]
     return {"logits": logits, "y": y, "calib": np.full(2 * n, calib), "sources": sources}
@@ -415,6 +422,16 @@ def test_both_halves_are_scored_by_a_fit_that_never_saw_them() -> None:
     assert sum(g["accuracy"] * g["n"] for g in groups.values()) / 1600 == pytest.approx(
         sbi["both_halves"]["accuracy"]
     )
+    # False alarms per source folder: reals only, each judged by the fit that never saw it.
+    flagged_calib = sigmoid(calib["logits"] / t_test) >= cut_test
+    flagged_test = sigmoid(test["logits"] / t_calib) >= results["threshold"]
+    alarms = sbi["both_halves"]["false_alarms"]
+    assert set(alarms) == {"src0", "src1"} and alarms["src0"]["reals"] == alarms["src1"]["reals"] == 400
+    src0_real = [(i % 2 == 0) and y == 0 for i, y in enumerate(calib["y"])]
+    expected = flagged_calib[src0_real].sum() + flagged_test[src0_real].sum()
+    assert alarms["src0"]["flagged"] == expected
+    assert alarms["src0"]["rate"] == pytest.approx(expected / 400)
+    assert sbi["false_alarms"]["src0"]["flagged"] == flagged_test[src0_real].sum()
 
 
 def test_the_targets_read_both_halves_and_show_the_test_half_beside_them() -> None:
@@ -492,4 +509,5 @@ def test_evaluate_command_reports_and_recalibrates_saved_weights(
     sbi = after["metrics"]["sets"]["sbi"]
     assert sbi["both_halves"]["n"] == sbi["n_auc"]  # cross-fitted over the whole split
     assert "### Both halves, cross-fitted" in report and "| race / gender | n (test half) |" in report
+    assert "## False alarms on reals, by source" in report and f"| {real.name} |" in report
     assert (tmp_path / "eval-roc.png").is_file()
