@@ -443,11 +443,12 @@ def _subgroup_lines(half: dict[str, Any], both: dict[str, Any] | None) -> list[s
             ]
         else:
             lines += [f"| {title} | n | accuracy |", "|---|---|---|"]
-        for group, v in half[key].items():
+        # Both halves hold every group; a small one can be missing from the test half alone.
+        for group in both[key] if both else half[key]:
+            v = half[key].get(group, {"n": 0, "accuracy": math.nan})
             row = f"| {group} | {v['n']} | {v['accuracy']:.4f} |"
             if both:
-                w = both[key].get(group, {"n": 0, "accuracy": math.nan})
-                row += f" {w['n']} | {w['accuracy']:.4f} |"
+                row += f" {both[key][group]['n']} | {both[key][group]['accuracy']:.4f} |"
             lines.append(row)
         lines.append("")
     for label, sg in (("test half", half), ("both halves", both)):
@@ -469,8 +470,8 @@ def _subgroup_lines(half: dict[str, Any], both: dict[str, Any] | None) -> list[s
 
 def _false_alarm_lines(sbi: dict[str, Any]) -> list[str]:
     """False alarms on validation reals by the folder they came from."""
-    half, both = sbi.get("false_alarms"), sbi.get("both_halves", {}).get("false_alarms")
-    if not half:
+    half, both = sbi.get("false_alarms", {}), sbi.get("both_halves", {}).get("false_alarms")
+    if not half and not both:
         return []
     lines = ["## False alarms on reals, by source", ""]
     if both:
@@ -478,11 +479,11 @@ def _false_alarm_lines(sbi: dict[str, Any]) -> list[str]:
         lines += ["|---|---|---|---|---|---|---|"]
     else:
         lines += ["| source | reals | flagged | rate |", "|---|---|---|---|"]
-    for src, v in half.items():
+    for src in both or half:
+        v = half.get(src, {"reals": 0, "flagged": 0, "rate": math.nan})
         row = f"| {src} | {v['reals']} | {v['flagged']} | {v['rate']:.1%} |"
         if both:
-            w = both.get(src, {"reals": 0, "flagged": 0, "rate": math.nan})
-            row += f" {w['reals']} | {w['flagged']} | {w['rate']:.1%} |"
+            row += f" {both[src]['reals']} | {both[src]['flagged']} | {both[src]['rate']:.1%} |"
         lines.append(row)
     lines += [
         "",

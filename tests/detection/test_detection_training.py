@@ -454,6 +454,19 @@ def test_the_targets_read_both_halves_and_show_the_test_half_beside_them() -> No
     assert half["gap_floor"] / both["gap_floor"] == pytest.approx(np.sqrt(2), rel=0.2)
 
 
+def test_a_group_only_the_calibration_half_holds_is_still_listed() -> None:
+    """Both halves hold every image: the tables list a group even when the test half has none of it."""
+    from detection.training.report import _false_alarm_lines, _subgroup_lines, score_halves
+
+    calib, test = _halves(7, 60, 1.0, True, groups=3), _halves(8, 60, 1.0, False, groups=2)
+    sbi = score_halves({"sbi": _join(calib, test)})["sets"]["sbi"]
+    assert "race2/female" not in sbi["subgroups"]["race_gender"]
+    lines = _subgroup_lines(sbi["subgroups"], sbi["both_halves"]["subgroups"])
+    row = next(line for line in lines if line.startswith("| race2/female |"))
+    assert row.startswith("| race2/female | 0 | nan | 40 |")
+    assert any(line.startswith("| src0 | 30 |") for line in _false_alarm_lines(sbi))
+
+
 def test_a_test_half_of_one_class_is_not_cross_fitted() -> None:
     """A tiny run whose test half holds reals only cannot fit a threshold there: no cross-fit."""
     from detection.training.report import score_halves, targets_table
