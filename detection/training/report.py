@@ -432,24 +432,40 @@ def _group_weights(cfg: dict) -> str:
     return ", ".join(f"{group} ×{w:g}" for group, w in sorted(weights.items())) or "none"
 
 
+def _half_and_both_table(
+    label: str,
+    columns: list[str],
+    half: dict[str, Any],
+    both: dict[str, Any] | None,
+    cells: Any,
+) -> list[str]:
+    """A table of test-half rows with the both-halves columns beside them when measured.
+
+    Rows are every key both halves hold: a small group or source can be missing from the test half
+    alone. ``cells(entry)`` renders one side of a row; ``entry`` is None where that side lacks the key.
+    """
+
+    def heads(side: str) -> list[str]:
+        return [f"{columns[0]} ({side})", *columns[1:]]
+
+    header = [label, *(heads("test half") + heads("both halves") if both else columns)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for key in both or half:
+        row = [key, *cells(half.get(key)), *(cells(both[key]) if both else [])]
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    return lines
+
+
 def _subgroup_lines(half: dict[str, Any], both: dict[str, Any] | None) -> list[str]:
     """Subgroup tables: the test half, and both halves cross-fitted beside it when measured."""
+
+    def cells(v: dict[str, Any] | None) -> list[str]:
+        v = v or {"n": 0, "accuracy": math.nan}
+        return [str(v["n"]), f"{v['accuracy']:.4f}"]
+
     lines = ["## Accuracy per subgroup (UTKFace labels; reals and their blends)", ""]
     for key, title in (("race_gender", "race / gender"), ("age_band", "age band")):
-        if both:
-            lines += [
-                f"| {title} | n (test half) | accuracy | n (both halves) | accuracy |",
-                "|---|---|---|---|---|",
-            ]
-        else:
-            lines += [f"| {title} | n | accuracy |", "|---|---|---|"]
-        # Both halves hold every group; a small one can be missing from the test half alone.
-        for group in both[key] if both else half[key]:
-            v = half[key].get(group, {"n": 0, "accuracy": math.nan})
-            row = f"| {group} | {v['n']} | {v['accuracy']:.4f} |"
-            if both:
-                row += f" {both[key][group]['n']} | {both[key][group]['accuracy']:.4f} |"
-            lines.append(row)
+        lines += _half_and_both_table(title, ["n", "accuracy"], half[key], both and both[key], cells)
         lines.append("")
     for label, sg in (("test half", half), ("both halves", both)):
         if not sg:
@@ -473,18 +489,13 @@ def _false_alarm_lines(sbi: dict[str, Any]) -> list[str]:
     half, both = sbi.get("false_alarms", {}), sbi.get("both_halves", {}).get("false_alarms")
     if not half and not both:
         return []
+
+    def cells(v: dict[str, Any] | None) -> list[str]:
+        v = v or {"reals": 0, "flagged": 0, "rate": math.nan}
+        return [str(v["reals"]), str(v["flagged"]), f"{v['rate']:.1%}"]
+
     lines = ["## False alarms on reals, by source", ""]
-    if both:
-        lines += ["| source | reals (test half) | flagged | rate | reals (both halves) | flagged | rate |"]
-        lines += ["|---|---|---|---|---|---|---|"]
-    else:
-        lines += ["| source | reals | flagged | rate |", "|---|---|---|---|"]
-    for src in both or half:
-        v = half.get(src, {"reals": 0, "flagged": 0, "rate": math.nan})
-        row = f"| {src} | {v['reals']} | {v['flagged']} | {v['rate']:.1%} |"
-        if both:
-            row += f" {both[src]['reals']} | {both[src]['flagged']} | {both[src]['rate']:.1%} |"
-        lines.append(row)
+    lines += _half_and_both_table("source", ["reals", "flagged", "rate"], half, both, cells)
     lines += [
         "",
         "The threshold caps false alarms over all calibration reals together, so a source that is a small "

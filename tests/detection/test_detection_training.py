@@ -472,7 +472,7 @@ def test_a_test_half_of_one_class_is_not_cross_fitted() -> None:
     from detection.training.report import score_halves, targets_table
 
     calib, test = _halves(5, 50, 1.0, True), _halves(6, 50, 1.0, False)
-    only_reals = {k: (v[:50] if k != "sources" else v[:50]) for k, v in test.items()}
+    only_reals = {k: v[:50] for k, v in test.items()}
     results = score_halves({"sbi": _join(calib, only_reals)})
     assert "crossfit" not in results and "both_halves" not in results["sets"]["sbi"]
     assert "both halves" not in next(r for r in targets_table(results) if "gap" in r[0])[1]
