@@ -33,10 +33,11 @@ $(STAMP):
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# `PORT=8080 make run` serves on another port; the demo credentials stay the same between runs.
 run: venv
 	$(PY) manage.py migrate
-	$(PY) manage.py demo_setup
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py demo_setup --port "$${PORT:-8000}"
+	$(PY) manage.py runserver "127.0.0.1:$${PORT:-8000}"
 
 test: venv
 	$(PY) -m ruff check .

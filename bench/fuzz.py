@@ -2,7 +2,9 @@
 
 Targets:
   image      ``detection.imaging.load_image`` and ``check_image`` on the raw bytes;
-  video      ``detection.video.VideoReader``: ``check()`` (admission) then ``frames()``;
+  video      ``detection.video.VideoReader``: ``check()`` (admission), ``frames()`` (sampling) and
+             ``every_frame()`` (generation, console); every frame must be within the pixel limit
+             (the shared frame guard), whatever the header said;
   watermark  the watermark decoder: ``watermark.recover`` on arrays of any shape and dtype built
              from the input, ``FrameVote`` over several such frames, ``recover_bytes`` on bytes.
 
@@ -45,6 +47,10 @@ TARGETS = ("image", "video", "watermark")
 KEYS = [b"fuzz-watermark-key-current", b"fuzz-watermark-key-previous"]
 MAX_PIXELS = 4_000_000  # the limits are what is fuzzed, not Pillow's speed on 50 Mpx
 MAX_LEN = 256 * 1024
+
+# Cases found by review rather than fuzzing, seeds of the video target like every corpus case (issue 21):
+# an MJPEG AVI whose header and first frames are 160×136 and whose later frames are 8000² or 16000².
+REVIEW_SEEDS = ("avi_mjpeg_frames_grow_to_8000", "avi_mjpeg_frames_grow_to_16000")
 
 # Findings of earlier runs, each now a corpus case (tests/corpus/bad_inputs.py) and fixed; the report
 # lists them so that the section says what fuzzing has found so far, not only in its latest run.
@@ -107,7 +113,14 @@ def _video_target() -> Any:
             with VideoReader(clip, **limits) as reader:
                 for _, t, rgb in reader.frames():
                     assert rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.dtype.name == "uint8", rgb.shape
+                    assert rgb.shape[0] * rgb.shape[1] <= MAX_PIXELS, rgb.shape
                     assert t >= 0.0, t
+        except DetectionError:
+            pass
+        try:
+            with VideoReader(clip, **limits) as reader:
+                for _, _, rgb in reader.every_frame(max_frames=4):
+                    assert rgb.shape[0] * rgb.shape[1] <= MAX_PIXELS, rgb.shape
         except DetectionError:
             pass
 
@@ -188,6 +201,8 @@ def seeds(target: str, directory: Path) -> int:
 
     directory.mkdir(parents=True, exist_ok=True)
     count = 0
+    missing = set(REVIEW_SEEDS) - {case.name for case in media_cases()}
+    assert not missing, f"review seeds missing from the corpus: {sorted(missing)}"
     for case in media_cases():
         kind = sniff_media(case.data)
         if target == "video" and kind != "video":
@@ -285,7 +300,7 @@ def report(runs: list[Run], ctx: dict[str, Any]) -> str:
     ]
     calls = {
         "image": "`load_image`, `check_image`",
-        "video": "`VideoReader.check`, `.frames`",
+        "video": "`VideoReader.check`, `.frames`, `.every_frame`",
         "watermark": "`recover` (any array), `FrameVote`, `recover_bytes`",
     }
     for r in runs:
@@ -301,6 +316,7 @@ def report(runs: list[Run], ctx: dict[str, Any]) -> str:
         ]
     else:
         lines.append("No findings in this run.")
+    lines += ["", "Seeds from review (not fuzz findings): " + ", ".join(f"`{c}`" for c in REVIEW_SEEDS)]
     if FOUND_BEFORE:
         lines += ["", "Found by earlier runs, turned into corpus cases and fixed:", ""]
         lines += [f"- {target}: {what} → corpus case `{case}`" for target, what, case in FOUND_BEFORE]

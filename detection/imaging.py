@@ -10,6 +10,7 @@ as if it were a real one.
 from __future__ import annotations
 
 import io
+import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,10 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from detection.errors import CorruptMedia, EmptyInput, ImageTooLarge, UnsupportedMedia
 
 DEFAULT_MAX_PIXELS = 50_000_000
+# Pixels the detector works on: a larger image is decoded at reduced size (JPEG: by the decoder's DCT
+# scaling, 1/2 to 1/8, so the full picture is never made) or reduced right after decoding (box filter)
+# before any conversion. Faces are found on a copy of at most 960 px anyway; this bounds the crops.
+DEFAULT_WORK_PIXELS = 16_000_000
 MAX_SIDE = 40_000
 MAX_ASPECT = 50.0  # a 1×40M "image" passes a pixel limit but is no photo of a face
 SNIFF_BYTES = 64
@@ -89,6 +94,51 @@ def read_head(data: bytes | str | Path, size: int = SNIFF_BYTES) -> bytes:
         return fh.read(size)
 
 
+@dataclass(frozen=True)
+class ScaledImage:
+    """An image decoded for analysis: ``rgb`` is ``scale`` times the size of the image as stored
+    (EXIF orientation applied); ``width`` and ``height`` are the stored image's, oriented."""
+
+    rgb: np.ndarray
+    scale: float
+    width: int
+    height: int
+
+
+def image_pixels(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """Pixels the image declares (header only, the limits of ``load_image`` checked); for budgets."""
+    if not data:
+        raise EmptyInput()
+    media = sniff(data)
+    if media is None or media.kind != "image":
+        raise UnsupportedMedia("The content is not a recognised image format.")
+    image = _open_checked(data, media, max_pixels)
+    return int(image.width) * int(image.height)
+
+
+def load_image_scaled(
+    data: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, work_pixels: int = DEFAULT_WORK_PIXELS
+) -> ScaledImage:
+    """``load_image`` for analysis: an image over ``work_pixels`` comes back reduced to fit them."""
+    image = _decoded(data, max_pixels, work_pixels=work_pixels)
+    full_width, full_height = image.info.get("fakeme_full_size", image.size)
+    factor = math.ceil(math.sqrt(image.width * image.height / work_pixels))
+    if factor > 1:
+        image = image.reduce(factor)
+    scale = image.width / full_width
+    decoded_size = image.size
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # a broken EXIF block must not reject an otherwise good image
+        pass
+    if image.size != decoded_size:  # turned by a quarter: so is the stored size
+        full_width, full_height = full_height, full_width
+    rgb = _to_rgb(image)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise CorruptMedia(f"Unexpected decoded shape {rgb.shape}.")
+    return ScaledImage(rgb, scale, int(full_width), int(full_height))
+
+
 def load_image(data: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode an image to an ``(H, W, 3)`` RGB uint8 array, EXIF orientation applied."""
     image = _decoded(data, max_pixels)
@@ -112,8 +162,12 @@ def check_image(data: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) 
     _decoded(data, max_pixels, reduced=True)
 
 
-def _decoded(data: bytes | str | Path, max_pixels: int, reduced: bool = False) -> Image.Image:
-    """The decoded Pillow image (header limits checked first), or a typed error."""
+def _decoded(
+    data: bytes | str | Path, max_pixels: int, reduced: bool = False, work_pixels: int | None = None
+) -> Image.Image:
+    """The decoded Pillow image (header limits checked first), or a typed error. ``work_pixels``: a
+    JPEG over it is decoded at the smallest DCT scale that still covers it (``info["fakeme_full_size"]``
+    keeps the stored size)."""
     raw = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else Path(data).read_bytes()
     if not raw:
         raise EmptyInput()
@@ -125,10 +179,15 @@ def _decoded(data: bytes | str | Path, max_pixels: int, reduced: bool = False) -
     if media.kind != "image":
         raise UnsupportedMedia(f"Expected an image but got a video ({media.format}).")
     image = _open_checked(raw, media, max_pixels)
+    full = image.size
     try:
         if reduced:
             image.draft(image.mode, (image.width // 8 or 1, image.height // 8 or 1))
+        elif work_pixels is not None and image.width * image.height > work_pixels:
+            shrink = math.sqrt(work_pixels / (image.width * image.height))
+            image.draft(image.mode, (max(1, int(image.width * shrink)), max(1, int(image.height * shrink))))
         image.load()
+        image.info["fakeme_full_size"] = full
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(str(exc)) from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:

@@ -15,6 +15,14 @@ Where the container's frame rate is unusable, every frame is decoded and counted
 sampled frames are converted to RGB. Limits on duration, on packets read and on sampled
 frames bound the work whatever the container claims about itself; a damaged stretch is
 concealed by the decoder or ends the stream, as a truncated file does.
+
+The header's frame size proves nothing about later frames (an MJPEG AVI may say 64×48 and
+carry 16000×16000 JPEGs from its second frame on), so every decode path here goes through
+one frame guard: the decoder is opened with FFmpeg's ``max_pixels`` (it refuses to allocate
+a larger picture), a refusal is ``image_too_large`` rather than a damaged packet, and every
+decoded frame is checked against the limit before it is converted (``guard_frame``). All
+video decoding in the product (scans, intake checks, watermark recovery, generation, console
+thumbnails and evidence frames) reads through ``VideoReader``.
 """
 
 from __future__ import annotations
@@ -71,6 +79,34 @@ def _declared_fps(stream: Any) -> float:
     return _rate(stream.average_rate) or _rate(stream.base_rate)
 
 
+def frame_too_large(width: int, height: int, max_pixels: int) -> ImageTooLarge:
+    return ImageTooLarge(f"A video frame is {width}×{height}; the pixel limit is {max_pixels:,}.")
+
+
+def guard_frame(frame: Any, max_pixels: int) -> None:
+    """Raise ``image_too_large`` for a decoded frame over the pixel limit; call before converting it."""
+    width, height = int(frame.width or 0), int(frame.height or 0)
+    if width * height > max_pixels:
+        raise frame_too_large(width, height, max_pixels)
+
+
+def limit_decoder(context: Any, max_pixels: int) -> None:
+    """Open-time decoder option: refuse pictures over ``max_pixels`` before allocating them."""
+    context.options = {**dict(context.options or {}), "max_pixels": str(int(max_pixels))}
+
+
+def refused_for_size(exc: Exception, context: Any, max_pixels: int) -> bool:
+    """Whether a decoding error is the decoder refusing a picture over the pixel limit.
+
+    FFmpeg's size check (``av_image_check_size2``) answers ``EINVAL`` (PyAV's ``ArgumentError``), and a
+    rejected new size leaves the context's dimensions at 0×0 (``ff_set_dimensions``) or at the refused
+    size (``get_buffer``). Damaged data answers ``AVERROR_INVALIDDATA`` instead and is concealed."""
+    if not isinstance(exc, av.error.ArgumentError):
+        return False
+    pixels = int(context.width or 0) * int(context.height or 0)
+    return pixels == 0 or pixels > max_pixels
+
+
 class VideoReader:
     """Opens a video file, validates it, and yields ``(frame_index, timestamp_s, rgb)`` samples.
 
@@ -93,6 +129,7 @@ class VideoReader:
         self.max_seconds = float(max_seconds)
         self.max_frames = int(max_frames)
         self.threads = int(threads)
+        self.max_pixels = int(max_pixels)
         self.truncated = False  # set when max_frames stopped sampling before the end
         self.frames_decoded = 0  # frames the decoder produced (samples and the references they need)
         if self.path.stat().st_size == 0:
@@ -119,6 +156,7 @@ class VideoReader:
             raise CorruptMedia("The video has no video stream with valid dimensions.")
         if width * height > max_pixels:
             raise ImageTooLarge(f"Video frames are {width}×{height}; the pixel limit is {max_pixels:,}.")
+        limit_decoder(stream.codec_context, max_pixels)  # later frames may not be the size the header says
         declared_fps = _declared_fps(stream)
         fps_reliable = math.isfinite(declared_fps) and MIN_FPS <= declared_fps <= MAX_FPS
         fps = declared_fps if fps_reliable else ASSUMED_FPS
@@ -203,12 +241,13 @@ class VideoReader:
                 else:  # no presentation time (a decode-order stamp would mislead): decode it
                     context.skip_frame = "DEFAULT"
             try:
-                decoded = context.decode(None if flushing else packet)
+                decoded = self._decode(context, None if flushing else packet)
             except av.FFmpegError:
                 failed += 1  # a damaged packet; the decoder resynchronises on the next ones
                 continue
             for frame in decoded:
                 self.frames_decoded += 1
+                guard_frame(frame, self.max_pixels)
                 index, t = self._position(frame, index, start, time_base)
                 if t > self.max_seconds + 1.0:
                     raise VideoTooLong(f"The video lasts longer than {self.max_seconds:.0f} s.")
@@ -235,7 +274,10 @@ class VideoReader:
     def check(self) -> None:
         """Admission check, for a video that is stored now and analysed later: every packet's
         timestamp and count within the limits (demuxed, not decoded: a container that under-declares
-        its length is caught without decoding it) and one frame that decodes. Raises what
+        its length is caught without decoding it), one frame that decodes, and the later packets
+        through the decoder with ``skip_frame=ALL`` (headers only: a frame size over the pixel limit
+        is refused where the codec states sizes per frame, as MJPEG does; the worker's guard catches
+        the rest). Raises what
         ``frames()`` would for those faults; costs a read of the file and one frame's decoding."""
         stream, context = self._stream, self._stream.codec_context
         context.thread_count = 1
@@ -252,17 +294,74 @@ class VideoReader:
                     start = packet.pts if start is None else start
                     if (packet.pts - start) * time_base > self.max_seconds + 1.0:
                         raise VideoTooLong(f"The video lasts longer than {self.max_seconds:.0f} s.")
-            if decoded:
-                continue
             try:
-                frames = context.decode(None if flushing else packet)
+                frames = self._decode(context, None if flushing else packet)
             except av.FFmpegError:
                 continue  # a damaged packet; the decoder resynchronises on the next ones
-            if frames:
+            if frames and not decoded:
+                guard_frame(frames[0], self.max_pixels)
                 frames[0].to_ndarray(format="rgb24")
                 decoded = True
+                # The rest only through the decoder's headers (no picture is made): a later frame larger
+                # than the header said is refused here when the codec reads sizes per frame (MJPEG).
+                context.skip_frame = "ALL"
         if not decoded:
             raise CorruptMedia("The video contains no decodable frames.")
+
+    def every_frame(self, max_frames: int | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
+        """Every frame in presentation order as ``(frame_index, timestamp_s, rgb)``, each one guarded,
+        at most ``max_frames`` (``truncated`` says whether frames were left); for paths that need them
+        all (generation) or one by its number (console). Limits as in ``frames()``."""
+        stream, context = self._stream, self._stream.codec_context
+        stream.thread_type = "AUTO"
+        context.thread_count = self.threads
+        time_base = float(stream.time_base) if stream.time_base else 0.0
+        start = stream.start_time
+        index = -1
+        packets = 0
+        demuxed = self._packets(stream)
+        for packet in demuxed:
+            flushing = packet.size == 0
+            if not flushing:
+                packets += 1
+                if packets > self.max_grabs:
+                    raise VideoTooLong(f"The video has more than {self.max_grabs:,} frames.")
+                if start is None and packet.pts is not None:
+                    start = packet.pts
+            try:
+                decoded = self._decode(context, None if flushing else packet)
+            except av.FFmpegError:
+                continue  # a damaged packet; the decoder resynchronises on the next ones
+            for frame in decoded:
+                if max_frames is not None and self.frames_decoded >= max_frames:
+                    self.truncated = True
+                    return
+                self.frames_decoded += 1
+                guard_frame(frame, self.max_pixels)
+                index, t = self._position(frame, index, start, time_base)
+                if t > self.max_seconds + 1.0:
+                    raise VideoTooLong(f"The video lasts longer than {self.max_seconds:.0f} s.")
+                yield index, t, frame.to_ndarray(format="rgb24")
+        if self.frames_decoded == 0:
+            raise CorruptMedia("The video contains no decodable frames.")
+
+    def frame_at(self, number: int) -> np.ndarray:
+        """RGB of frame ``number`` as ``frames()`` numbers them (the first frame at or after it)."""
+        for index, _, rgb in self.every_frame():
+            if index >= number:
+                return rgb
+        raise CorruptMedia(f"Frame {number} could not be decoded.")
+
+    def _decode(self, context: Any, packet: Any) -> list[Any]:
+        """``context.decode(packet)``; a picture the decoder refused for its size is ``image_too_large``."""
+        try:
+            return list(context.decode(packet))
+        except av.FFmpegError as exc:
+            if refused_for_size(exc, context, self.max_pixels):
+                raise ImageTooLarge(
+                    f"A video frame is larger than the pixel limit of {self.max_pixels:,}."
+                ) from exc
+            raise
 
     def _packets(self, stream: Any) -> Iterator[Any]:
         """The stream's packets, then PyAV's empty flush packet. A read error ends the stream (as a
@@ -315,6 +414,12 @@ def sample_frames(
     """``(frame_index, timestamp_s, rgb)`` at ``fps`` samples per second of video."""
     with VideoReader(path, fps, max_seconds, max_frames, max_pixels) as reader:
         yield from reader.frames()
+
+
+def read_frame(path: str | Path, number: int = 0, max_pixels: int = 50_000_000) -> np.ndarray:
+    """RGB of one frame (``VideoReader.frame_at``): the first one by default, e.g. for a thumbnail."""
+    with VideoReader(path, max_pixels=max_pixels, threads=1) as reader:
+        return reader.frame_at(number)
 
 
 def check_video(path: str | Path, max_seconds: float = 600.0, max_pixels: int = 50_000_000) -> VideoInfo:

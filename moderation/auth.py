@@ -7,6 +7,7 @@ the key has 256 bits of entropy, so a slow password hash would add latency and n
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -39,6 +40,16 @@ def api_key_hash(raw: str) -> str:
 def api_key_generate() -> GeneratedKey:
     prefix = KEY_TAG + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
     raw = f"{prefix}_{secrets.token_urlsafe(32)}"
+    return GeneratedKey(raw=raw, prefix=prefix, key_hash=api_key_hash(raw))
+
+
+def api_key_derive(secret: bytes, label: str) -> GeneratedKey:
+    """The same well-formed key every time for one (secret, label): the demo key of ``make run``,
+    derived from the local demo secret so that it survives restarts. Never for real platforms."""
+    digest = hmac.new(secret, f"api-key:{label}".encode(), hashlib.sha256).digest()
+    prefix = KEY_TAG + "".join(_ID_ALPHABET[b % len(_ID_ALPHABET)] for b in digest[:8])
+    body = hmac.new(secret, f"api-key-secret:{label}".encode(), hashlib.sha256).digest()
+    raw = f"{prefix}_{base64.urlsafe_b64encode(body).rstrip(b'=').decode('ascii')}"
     return GeneratedKey(raw=raw, prefix=prefix, key_hash=api_key_hash(raw))
 
 

@@ -6,8 +6,11 @@ ThreatExchange recommendation) are taken as the same. Hashes whose PDQ quality i
 ``PDQ_MIN_QUALITY`` (flat, featureless images) are matched by SHA-256 only. Videos are matched
 by SHA-256 (exact re-uploads).
 
-Which entries a scan is checked against: the global ones (moderators' decisions, no platform)
-and the calling platform's own. A platform never sees another platform's entries.
+Which entries a scan is checked against (``bank_scope``): the calling platform's own entries
+(what it submitted; moderators' decisions on its posts that are not shared), FakeME's own
+generations, shared allow entries (staff only), and the shared known-deepfake bank (moderators'
+confirmations on the posts of platforms that share them) unless the platform opted out
+(``Platform.use_shared_known_fakes``). A platform never sees another platform's own entries.
 """
 
 from __future__ import annotations
@@ -79,12 +82,22 @@ def _usable(pdq: str, quality: int | None) -> bool:
     return bool(pdq) and quality is not None and quality >= settings.FAKEME_SCANS["PDQ_MIN_QUALITY"]
 
 
+def bank_scope(platform: Platform) -> Q:
+    """The bank entries that apply to ``platform``'s scans (see the module docstring)."""
+    shared = Q(platform__isnull=True)
+    scope = Q(platform=platform) | (shared & Q(bank=BankEntry.Bank.ALLOW))
+    scope |= shared & Q(source=BankEntry.Source.GENERATION)
+    if platform.use_shared_known_fakes:
+        scope |= shared
+    return scope
+
+
 def bank_match(
     *, platform: Platform, sha256: str, pdq: str = "", pdq_quality: int | None = None
 ) -> BankMatches:
     """Entries of both banks matching this media: same SHA-256, or PDQ within the distance limit."""
     rows = list(
-        BankEntry.objects.filter(Q(platform=platform) | Q(platform__isnull=True)).values_list(
+        BankEntry.objects.filter(bank_scope(platform)).values_list(
             "id", "bank", "source", "platform_id", "sha256", "pdq", "pdq_quality"
         )
     )

@@ -49,6 +49,18 @@ class Platform(models.Model):
     rate_limit = models.CharField(
         max_length=20, blank=True, help_text="API requests, e.g. 600/min. Empty: the service default."
     )
+    # The shared known-deepfake bank (moderators' confirmations on sharing platforms): see BankEntry.
+    use_shared_known_fakes = models.BooleanField(
+        default=True,
+        help_text="Scans are also checked against the shared known-deepfake bank (confirmations on the "
+        "posts of every platform that shares them). Off: only this platform's own entries and "
+        "FakeME's own generations.",
+    )
+    share_confirmed_fakes = models.BooleanField(
+        default=True,
+        help_text="Media a moderator confirms as a deepfake on this platform's posts go into the shared "
+        "known-deepfake bank. Off: into this platform's own bank only.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -191,8 +203,15 @@ class ScanMedia(models.Model):
 class BankEntry(models.Model):
     """A perceptual hash in the known-deepfake bank or the allow bank.
 
-    ``platform`` empty = a global entry (a FakeME moderator's decision); otherwise the entry
-    belongs to, and only applies to, the platform that submitted it.
+    ``platform`` set: the entry belongs to, and only applies to, that platform (what it submitted
+    itself; what moderators decided on its posts, except confirmations it shares). ``platform``
+    empty: a shared entry, checked for every platform that uses the shared known-deepfake bank
+    (``Platform.use_shared_known_fakes``): moderators' confirmations on the posts of platforms that
+    share them (``Platform.share_confirmed_fakes``), and FakeME's own generations (checked for every
+    platform). The allow bank is per platform: a moderator's clearing applies to the platform whose
+    post it was (shared allow entries can only be made by staff in the admin).
+
+    One entry per media (SHA-256) per bank and owner.
     """
 
     class Bank(models.TextChoices):
@@ -221,6 +240,18 @@ class BankEntry(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["bank", "platform"], name="bank_entry_bank_platform")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bank", "platform", "sha256"],
+                condition=models.Q(platform__isnull=False),
+                name="bank_entry_one_per_media_per_platform",
+            ),
+            models.UniqueConstraint(
+                fields=["bank", "sha256"],
+                condition=models.Q(platform__isnull=True),
+                name="bank_entry_one_shared_per_media",
+            ),
+        ]
         verbose_name_plural = "bank entries"
 
     def __str__(self) -> str:

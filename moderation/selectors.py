@@ -2,15 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
 
 from moderation.errors import ApplicationError
-from moderation.models import BankEntry, Platform, Scan, ScanMedia
+from moderation.models import BankEntry, Platform, Scan, ScanMedia, Verdict
 
 SCAN_FILTERS = ("external_id", "author_id", "verdict", "status")
+# Each list filter and the values it takes (None: any text).
+SCAN_FILTER_CHOICES: dict[str, Collection[str] | None] = {
+    "external_id": None,
+    "author_id": None,
+    "verdict": tuple(Verdict.values),
+    "status": tuple(Scan.Status.values),
+}
+# Cursor paging (README, OpenAPI schema): ``cursor`` from a page's next/previous link, ``page_size``.
+PAGING_PARAMS = ("cursor", "page_size")
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
+
+
+def list_params_clean(
+    params: Mapping[str, Any], *, filters: Mapping[str, Collection[str] | None]
+) -> dict[str, str]:
+    """The filters of a list request, checked: a parameter the list does not know (``?limit=``), a
+    value outside a filter's choices (``verdict=bogus``) or a ``page_size`` that is not 1 to
+    ``MAX_PAGE_SIZE`` is a 400 ``invalid_filter`` naming it, never silently ignored."""
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, str] = {}
+    getlist = getattr(params, "getlist", None)
+    for name in params:
+        values = [str(v) for v in getlist(name)] if getlist else [str(params[name])]
+        if name not in filters and name not in PAGING_PARAMS:
+            known = ", ".join([*filters, *PAGING_PARAMS])
+            errors[name] = [f"Unknown parameter; this list takes: {known}."]
+            continue
+        if len(values) != 1:
+            errors[name] = ["Give this parameter once."]
+            continue
+        value = values[0]
+        choices = filters.get(name)
+        if choices is not None and value not in choices:
+            errors[name] = [f"Must be one of: {', '.join(choices)}."]
+        elif name == "page_size" and not (value.isdigit() and 1 <= int(value) <= MAX_PAGE_SIZE):
+            errors[name] = [f"Must be a whole number from 1 to {MAX_PAGE_SIZE}."]
+        elif name in filters:
+            cleaned[name] = value
+    if errors:
+        raise ApplicationError("invalid_filter", "A query parameter is unknown or has an invalid value.",
+                               status=400, fields=errors)  # fmt: skip
+    return cleaned
 
 
 def scan_list(

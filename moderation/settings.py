@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "reports.console.csp.ConsoleContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "moderation.urls"
@@ -114,6 +115,19 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", int(_str("DATABASE_CONNECT_TIMEOUT", "5")))
+# Embedded mode (SQLite): concurrent requests wait for each other instead of failing with "database is
+# locked". WAL lets readers run beside the one writer; the busy timeout makes a writer wait for the lock;
+# IMMEDIATE transactions take the write lock when they begin, so two transactions that read and then
+# write cannot deadlock (SQLite fails such an upgrade at once, whatever the timeout).
+FAKEME_SQLITE_OPTIONS = {
+    "timeout": float(_str("SQLITE_BUSY_TIMEOUT_S", "20")),
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"].setdefault("OPTIONS", {})
+    for _option, _value in FAKEME_SQLITE_OPTIONS.items():
+        DATABASES["default"]["OPTIONS"].setdefault(_option, _value)
 
 # --- Cache (throttles etc.): CACHE_URL, else Redis at REDIS_URL, else local memory ----------
 REDIS_URL = _str("REDIS_URL", "")
@@ -195,7 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"platform": _str("API_RATE_LIMIT", "600/min")},
     "DEFAULT_PARSER_CLASSES": [
         "moderation.api.parsers.JSONParser",  # deep nesting is a 400, not a RecursionError
-        "rest_framework.parsers.MultiPartParser",
+        "moderation.api.parsers.MultiPartParser",  # a cut-off or garbage body is a 400, not an empty form
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "moderation.api.errors.exception_handler",
@@ -221,6 +235,9 @@ FAKEME_SCANS = {
     # Images up to this size are scanned within the request (200); larger ones and videos go to Celery (202).
     "SYNC_IMAGE_MAX_BYTES": int(_str("SCAN_SYNC_IMAGE_MAX_BYTES", str(8 * 1024 * 1024))),
     "MAX_MEDIA_PER_SCAN": 8,
+    # Pixels all the images of one scan request may declare together (from their headers, before any
+    # decoding); more is 413 media_too_complex. Bounds the decoding work and memory of one request.
+    "MAX_TOTAL_PIXELS": int(_str("SCAN_MAX_TOTAL_PIXELS", "100000000")),
     "MAX_HASHTAGS": 100,
     # Media URL fetching: per-connection timeout, whole-download deadline, redirects followed.
     "FETCH_TIMEOUT_S": float(_str("SCAN_FETCH_TIMEOUT_S", "10")),
@@ -339,6 +356,9 @@ FAKEME_DETECTOR = {
     "MAX_VIDEO_SECONDS": 600,
     "MAX_VIDEO_FRAMES": 300,  # sampled frames; longer videos are sampled more sparsely
     "MAX_PIXELS": 50_000_000,
+    # Larger images are analysed at reduced size (JPEG decoded at 1/2..1/8 scale, others reduced after
+    # decoding); face boxes are still reported in the stored image's pixels.
+    "WORK_PIXELS": int(_str("DETECTOR_WORK_PIXELS", "16000000")),
     "MIN_FACE_SIZE": 40,
     # torch intra-op threads; None (DETECTOR_THREADS unset or 0) = torch's default.
     "THREADS": int(_str("DETECTOR_THREADS", "0")) or None,

@@ -1,10 +1,15 @@
 """Root URL configuration."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from moderation.api.errors import api_not_found
 from moderation.health import healthz, readyz
+
+# Django's error pages, in the API's JSON format under /api/ (its HTML pages elsewhere).
+handler404 = "moderation.api.errors.handler404"
+handler500 = "moderation.api.errors.handler500"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -27,4 +32,6 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    # Last: whatever else is under /api/ is the API's JSON 404, also with DEBUG on (no HTML page).
+    re_path(r"^api/", api_not_found, name="api-not-found"),
 ]

@@ -91,7 +91,7 @@ def webhook_event_create(
         next_attempt_at=timezone.now(),
     )
     delivery_id = str(delivery.pk)
-    transaction.on_commit(lambda: webhook_enqueue(delivery_id))
+    transaction.on_commit(lambda: webhook_enqueue(delivery_id), robust=True)
     return delivery
 
 

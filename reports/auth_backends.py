@@ -1,4 +1,7 @@
-"""Authentication backend that refuses every sign-in during a brute-force lockout.
+"""Authentication backend that counts every password check and refuses sign-in during a lockout.
+
+Each attempt takes its number from the cache's atomic counter before the password is checked
+(``reports.services.login_guard``), so parallel guesses cannot all be checked against the limit.
 
 The console's login view answers a locked-out attempt itself (429 with a message) before it gets
 here; this backend is what protects every other password form, the admin's login first of all.
@@ -13,7 +16,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from reports.services.login_guard import login_client_address, login_lockout_get
+from reports.services.login_guard import (
+    login_attempt_failed,
+    login_attempt_start,
+    login_attempt_succeeded,
+    login_client_address,
+)
 
 
 class LockoutModelBackend(ModelBackend):
@@ -24,9 +32,16 @@ class LockoutModelBackend(ModelBackend):
         password: str | None = None,
         **kwargs: Any,
     ) -> AbstractBaseUser | None:
-        if username is not None:
-            address = login_client_address(request) if request is not None else None
-            if login_lockout_get(username=username, address=address):
-                # PermissionDenied stops django.contrib.auth.authenticate() at once, right password or not.
-                raise PermissionDenied("Too many failed sign-in attempts.")
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        if username is None:
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        address = login_client_address(request) if request is not None else None
+        attempt = login_attempt_start(username=username, address=address)
+        if attempt.refused is not None:
+            # PermissionDenied stops django.contrib.auth.authenticate() at once, right password or not.
+            raise PermissionDenied("Too many failed sign-in attempts.")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            login_attempt_failed(attempt)
+        else:
+            login_attempt_succeeded(attempt)
+        return user

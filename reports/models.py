@@ -153,6 +153,12 @@ class Report(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        constraints = [
+            # One report per reporter per item: a repeat returns the first (reports.services.reports).
+            models.UniqueConstraint(
+                fields=["review_item", "reporter_id"], name="report_one_per_reporter_per_item"
+            )
+        ]
         indexes = [
             # The per-reporter rate limit counts a reporter's recent reports.
             models.Index(fields=["platform", "reporter_id", "created_at"], name="report_reporter_recent"),

@@ -184,6 +184,53 @@ def review_item_get(*, item_id: UUID | str) -> ReviewItem:
 
 
 @dataclass
+class ItemMedia:
+    """One distinct media (by SHA-256) of a review item, with where it came from."""
+
+    media: ScanMedia  # the row whose result is shown: the newest completed scan's, else the newest
+    sources: list[str]  # who sent it: "scan" (the post's own scan) or "report by <reporter>"
+
+
+def _item_scan_sources(item: ReviewItem) -> dict[UUID, list[str]]:
+    """scan id -> who sent its media: the item's own scan, its reports' re-scans (an appeal: the
+    appealed confirmation's)."""
+    sources: dict[UUID, list[str]] = {}
+    if item.scan_id:
+        sources.setdefault(item.scan_id, []).append("scan of the post")
+    report_item_id = item.pk if item.kind == ReviewItem.Kind.REPORT else item.appeal_of_id
+    if report_item_id is not None:
+        rows = Report.objects.filter(review_item_id=report_item_id).exclude(scan=None)
+        for scan_id, reporter in rows.order_by("created_at").values_list("scan_id", "reporter_id"):
+            sources.setdefault(scan_id, []).append(f"report by {reporter}")
+    if item.kind == ReviewItem.Kind.APPEAL and item.appeal_of is not None and item.appeal_of.scan_id:
+        sources.setdefault(item.appeal_of.scan_id, []).append("scan of the post")
+    return sources
+
+
+def review_item_media(*, item: ReviewItem) -> list[ItemMedia]:
+    """Every distinct media of the item (by SHA-256), oldest first: what the item page shows as
+    evidence, and the only media a decision can put into a bank. Two queries."""
+    sources = _item_scan_sources(item)
+    rows = (
+        ScanMedia.objects.filter(scan_id__in=list(sources))
+        .select_related("scan", "scan__platform")
+        .order_by("scan__created_at", "index")
+    )
+    found: dict[str, ItemMedia] = {}
+    for row in rows:
+        seen = found.get(row.sha256)
+        who = sources[row.scan_id]
+        if seen is None:
+            found[row.sha256] = ItemMedia(media=row, sources=list(who))
+            continue
+        seen.sources += [s for s in who if s not in seen.sources]
+        # newer rows win, but a completed scan's result beats a newer scan still waiting
+        if row.scan.status == Scan.Status.COMPLETED or seen.media.scan.status != Scan.Status.COMPLETED:
+            seen.media = row
+    return list(found.values())
+
+
+@dataclass
 class ReviewItemHistory:
     """Everything FakeME knows about the item's post, oldest first."""
 

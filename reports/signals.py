@@ -1,5 +1,5 @@
 """A completed re-scan of a reported post updates its review item (probability, latest scan, score);
-staff sign-ins feed the brute-force lockout (reports/services/login_guard.py).
+a staff sign-in clears its brute-force count (reports/services/login_guard.py).
 
 A ``post_save`` receiver keeps the scan code free of any knowledge of reports; it costs one
 indexed query per completed queued scan and nothing for new (synchronous) scans.
@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -35,18 +35,8 @@ def rescan_completed(sender: type[Scan], instance: Scan, created: bool, **kwargs
         logger.exception("updating the review items of scan %s failed", instance.pk)
 
 
-# Failed and successful staff sign-ins (console and admin) feed the brute-force lockout.
-@receiver(user_login_failed, dispatch_uid="reports.login_failed")
-def login_failed(
-    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
-) -> None:
-    if request is None:  # not a web sign-in (a shell, a management command)
-        return
-    from reports.services.login_guard import login_client_address, login_failure_record
-
-    login_failure_record(username=str(credentials.get("username", "")), address=login_client_address(request))
-
-
+# Failed sign-ins are counted by the authentication backend itself (reports.auth_backends), before the
+# password is checked; a sign-in by any means (a session made by force_login too) clears the count.
 @receiver(user_logged_in, dispatch_uid="reports.logged_in")
 def logged_in(sender: Any, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any) -> None:
     from reports.services.login_guard import login_success_record

@@ -82,20 +82,23 @@ def recover_from_frames(
 
 
 def recover_video_file(
-    path: str | Path, keys: bytes | Sequence[bytes], fps: float = 2.0, max_frames: int = MAX_FRAMES
+    path: str | Path,
+    keys: bytes | Sequence[bytes],
+    fps: float = 2.0,
+    max_frames: int = MAX_FRAMES,
+    max_pixels: int = 50_000_000,
 ) -> Recovery:
     """Sample ``fps`` frames per second of a video file (``detection.video``) and vote over them.
 
-    Decoding problems (not a video, truncated, too long) raise ``UnreadableMedia`` with the
-    decoder's code in ``detail_code``.
+    Decoding problems (not a video, truncated, too long, a frame over ``max_pixels`` whatever the
+    header said) raise ``UnreadableMedia`` with the decoder's code in ``detail_code``.
     """
     from detection.errors import DetectionError
     from detection.video import sample_frames
 
     try:
-        return recover_from_frames(
-            (rgb for _, _, rgb in sample_frames(path, fps=fps, max_frames=max_frames)), keys, max_frames
-        )
+        frames = sample_frames(path, fps=fps, max_frames=max_frames, max_pixels=max_pixels)
+        return recover_from_frames((rgb for _, _, rgb in frames), keys, max_frames)
     except DetectionError as exc:
         raise UnreadableMedia(exc.message, detail_code=exc.code) from exc
 

@@ -40,8 +40,12 @@ _SEED_HELP = "Draws the options left unset (landmark engine); same seed and opti
 
 
 class GenerationCreateInputSerializer(serializers.Serializer):
-    source = serializers.FileField(required=False, help_text="A photo showing exactly one face.")
-    target = serializers.FileField(required=False, help_text="The image or video to put that face into.")
+    source = serializers.FileField(
+        required=False, allow_empty_file=True, help_text="A photo showing exactly one face."
+    )
+    target = serializers.FileField(
+        required=False, allow_empty_file=True, help_text="The image or video to put that face into."
+    )
     user_id = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     consent = serializers.CharField(
         required=False,
@@ -89,7 +93,9 @@ class GenerationRegenerateInputSerializer(serializers.Serializer):
 
 
 class ProtectedIdentityCreateInputSerializer(serializers.Serializer):
-    image = serializers.FileField(help_text="A photo showing exactly the one face to protect.")
+    image = serializers.FileField(
+        allow_empty_file=True, help_text="A photo showing exactly the one face to protect."
+    )
     label = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 

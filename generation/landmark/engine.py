@@ -16,6 +16,9 @@ import cv2
 import numpy as np
 
 import watermark
+from detection.errors import DetectionError, ImageTooLarge, VideoTooLong
+from detection.imaging import DEFAULT_MAX_PIXELS
+from detection.video import VideoReader
 from generation.landmark import blend, colour, faces, mesh
 from generation.landmark.errors import (
     InvalidImage,
@@ -295,6 +298,7 @@ class LandmarkSwapper:
         watermark: WatermarkSpec,
         smoothing: SmoothingSettings | None = DEFAULT_SMOOTHING,
         max_frames: int | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> VideoSwapResult:
         """Swap through a video file and write an MPEG-4 Part 2 (``mp4v``) file, every frame marked.
 
@@ -303,17 +307,19 @@ class LandmarkSwapper:
         spec = _check_watermark(watermark)
         src = self.prepare_source(source)
         out_path = Path(out_path)
-        cap = cv2.VideoCapture(str(video))
-        if not cap.isOpened():
-            raise UnreadableVideo()
-        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-        fps = fps if 1.0 <= fps <= 240.0 else 25.0
+        try:
+            reader = VideoReader(video, max_pixels=max_pixels)
+        except DetectionError as exc:
+            if isinstance(exc, ImageTooLarge | VideoTooLong):
+                raise  # a limit, not damage: its own stable code
+            raise UnreadableVideo(exc.message) from exc
+        fps = reader.info.fps
         writer: cv2.VideoWriter | None = None
         frames = swapped = 0
         width = height = 0
         try:
             for result in self.swap_frames(
-                src, _read_frames(cap, max_frames), watermark=spec, fps=fps, smoothing=smoothing
+                src, _read_frames(reader, max_frames), watermark=spec, fps=fps, smoothing=smoothing
             ):
                 if writer is None:
                     height, width = result.image.shape[:2]
@@ -336,7 +342,7 @@ class LandmarkSwapper:
             out_path.unlink(missing_ok=True)
             raise
         finally:
-            cap.release()
+            reader.close()
             if writer is not None:
                 writer.release()
         return VideoSwapResult(out_path, frames, swapped, float(fps), width, height, spec.payload_bytes)
@@ -350,14 +356,16 @@ class _Track:
     triangles: np.ndarray | None = None
 
 
-def _read_frames(cap: cv2.VideoCapture, max_frames: int | None) -> Iterator[np.ndarray]:
-    count = 0
-    while max_frames is None or count < max_frames:
-        ok, bgr = cap.read()
-        if not ok:
-            return
-        count += 1
-        yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+def _read_frames(reader: VideoReader, max_frames: int | None) -> Iterator[np.ndarray]:
+    """Every frame (at most ``max_frames``) through the shared frame guard (``detection.video``); a file
+    with no decodable frame, or damaged past reading, is ``unreadable_video``."""
+    try:
+        for _, _, rgb in reader.every_frame(max_frames=max_frames):
+            yield rgb
+    except DetectionError as exc:
+        if isinstance(exc, ImageTooLarge | VideoTooLong):
+            raise  # a limit, not damage: its own stable code
+        raise UnreadableVideo(exc.message) from exc
 
 
 def watermark_min_side() -> int:

@@ -182,7 +182,7 @@ def _generation_create(
             _insert_with_new_number(generation)
             _audit_create(generation)
             generation_id = generation.pk
-            transaction.on_commit(lambda: generation_enqueue(generation_id))
+            transaction.on_commit(lambda: generation_enqueue(generation_id), robust=True)
     except BaseException:
         media_delete(stored)
         raise

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 import watermark
 from detection.imaging import load_image
+from detection.video import VideoReader
 from generation import engines
 from generation.landmark import NoFaceInTarget, UnreadableVideo, WatermarkSpec
 from generation.models import Generation, MediaKind
@@ -41,7 +42,7 @@ from generation.services.errors import engine_error, is_engine_error
 from moderation.banks import pdq_of_image
 from moderation.errors import ApplicationError
 from moderation.models import BankEntry
-from moderation.services.banks import bank_entry_create
+from moderation.services.banks import bank_entry_add
 from moderation.services.media import (
     media_delete,
     media_from_bytes,
@@ -175,14 +176,10 @@ def _swap_image(
     return _Output(data, MediaKind.IMAGE, info, timings)
 
 
-def _read_frames(capture: cv2.VideoCapture, limit: int, state: dict[str, Any]) -> Iterator[np.ndarray]:
-    while state["read"] < limit:
-        ok, bgr = capture.read()
-        if not ok:
-            return
-        state["read"] += 1
-        yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    state["truncated"] = capture.grab()  # stopped by the cap with frames left
+def _read_frames(reader: VideoReader, limit: int) -> Iterator[np.ndarray]:
+    """The target's frames, at most ``limit``, each checked against the pixel limit before conversion."""
+    for _, _, rgb in reader.every_frame(max_frames=limit):
+        yield rgb
 
 
 def _swap_video(
@@ -196,19 +193,16 @@ def _swap_video(
         media_local_path(generation.target_storage_key, f".{generation.target_format}") as path,
         tempfile.TemporaryDirectory(prefix="fakeme-generation-") as folder,
     ):
-        capture = cv2.VideoCapture(str(path))
-        if not capture.isOpened():
-            raise UnreadableVideo()
-        fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-        fps = fps if 1.0 <= fps <= 240.0 else 25.0
-        declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        config = settings.FAKEME_GENERATION
+        reader = VideoReader(path, max_seconds=config["MAX_VIDEO_SECONDS"], max_pixels=config["MAX_PIXELS"])
+        fps = reader.info.fps
+        declared = reader.info.frame_count or 0
         total = min(declared, limit) if declared > 0 else limit
         out_path = Path(folder) / "output.mp4"
         writer: cv2.VideoWriter | None = None
-        state: dict[str, Any] = {"read": 0, "truncated": False}
         written = swapped = width = height = 0
         try:
-            for frame in engine.swap_frames(source, _read_frames(capture, limit, state), spec, fps):
+            for frame in engine.swap_frames(source, _read_frames(reader, limit), spec, fps):
                 if writer is None:
                     height, width = frame.image.shape[:2]
                     writer = cv2.VideoWriter(
@@ -221,7 +215,7 @@ def _swap_video(
                 swapped += frame.swapped
                 progress(_VIDEO_PROGRESS_SHARE * written // max(total, written), written, max(total, written))
         finally:
-            capture.release()
+            reader.close()
             if writer is not None:
                 writer.release()
         if written == 0:
@@ -237,7 +231,7 @@ def _swap_video(
         "frames": written,
         "frames_swapped": swapped,
         "fps": round(float(fps), 3),
-        "truncated": bool(state["truncated"]),
+        "truncated": reader.truncated,
         "width": width,
         "height": height,
     }
@@ -316,14 +310,14 @@ def _process_locked(generation_id: int) -> Generation | None:
             generation = locked.get(pk=generation.pk)
             if generation.status != Generation.Status.PROCESSING:
                 raise _Superseded()  # another attempt finished it meanwhile: keep its outcome
-            entry = bank_entry_create(
+            entry = bank_entry_add(
                 bank=BankEntry.Bank.KNOWN_FAKE,
                 source=BankEntry.Source.GENERATION,
                 sha256=media.sha256,
                 pdq=pdq.hex if pdq else "",
                 pdq_quality=pdq.quality if pdq else None,
                 note=f"FakeME generation {generation.generation_id} ({generation.platform.name})",
-            )
+            ).entry
             generation.status = Generation.Status.COMPLETED
             generation.progress_percent = 100
             if output.kind == MediaKind.VIDEO:

@@ -8,7 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -74,7 +75,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):
-        return None  # a bug: let Django log it and answer 500
+        # A bug. Logged with its traceback; the client still gets the API's format, not an HTML page.
+        view = context.get("view")
+        logger.error("unhandled error in %s", type(view).__name__ if view else "an API view", exc_info=exc)
+        set_rollback()
+        return _error("internal_error", "An internal error occurred; it has been logged.", 500)
 
     set_rollback()
     if isinstance(exc, exceptions.ValidationError):
@@ -95,3 +100,29 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if getattr(exc, "wait", None):
         response["Retry-After"] = str(int(exc.wait))
     return response
+
+
+# -- outside DRF's views: paths that resolve to no view, and Django's own error handlers ----------------
+def _json_error(code: str, message: str, http_status: int) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=http_status)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any /api/ path no route matches (a trailing slash, an id that is no UUID): the JSON 404."""
+    return _json_error("not_found", f"No API endpoint at {request.path!r}.", 404)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return api_not_found(request)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return _json_error("internal_error", "An internal error occurred; it has been logged.", 500)
+    return defaults.server_error(request)

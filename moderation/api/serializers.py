@@ -34,11 +34,12 @@ class ScanCreateInputSerializer(serializers.Serializer):
 class ScanCreateMultipartSerializer(ScanCreateInputSerializer):
     """Schema only: the multipart form, with files under ``media`` (repeat the field for several)."""
 
-    media = serializers.ListField(child=serializers.FileField(), required=False)
+    media = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False)
 
 
 class KnownFakeCreateInputSerializer(serializers.Serializer):
-    media = serializers.FileField(required=False)
+    # An empty file is the service's empty_input (as on every endpoint), not DRF's generic invalid.
+    media = serializers.FileField(required=False, allow_empty_file=True)
     media_url = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     scan_id = serializers.UUIDField(required=False, allow_null=True, default=None)
     media_index = serializers.IntegerField(required=False, default=0, min_value=0)
@@ -46,7 +47,9 @@ class KnownFakeCreateInputSerializer(serializers.Serializer):
 
 
 class WatermarkRecoverInputSerializer(serializers.Serializer):
-    media = serializers.FileField(required=False, help_text="An image or video (multipart upload).")
+    media = serializers.FileField(
+        required=False, allow_empty_file=True, help_text="An image or video (multipart upload)."
+    )
     media_url = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, default="", help_text="Or a URL to fetch."
     )
@@ -143,9 +146,11 @@ class ScanOutputSerializer(serializers.ModelSerializer):
     def get_decided_by(self, scan: Scan) -> str | None:
         return scan.decided_by or None
 
-    def get_hashtags(self, scan: Scan) -> list[str] | None:
-        """The hashtags to publish; null until the scan has completed."""
-        return list(scan.hashtags_out) if self._done(scan) else None
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_hashtags(self, scan: Scan) -> list[str]:
+        """The hashtags to publish: always a list, empty until the scan has completed (the final list,
+        ``#Deepfake`` added or not, exists only then; read it when ``status`` is ``completed``)."""
+        return list(scan.hashtags_out) if self._done(scan) else []
 
     @extend_schema_field(ModelInfoSerializer(allow_null=True))
     def get_model(self, scan: Scan) -> dict[str, Any] | None:

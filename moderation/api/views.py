@@ -9,8 +9,8 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,7 +29,17 @@ from moderation.api.serializers import (
 )
 from moderation.errors import ApplicationError
 from moderation.models import Scan
-from moderation.selectors import known_fake_get, known_fake_list, scan_get, scan_list, scan_media_get
+from moderation.selectors import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    SCAN_FILTER_CHOICES,
+    known_fake_get,
+    known_fake_list,
+    list_params_clean,
+    scan_get,
+    scan_list,
+    scan_media_get,
+)
 from moderation.services.banks import bank_entry_delete, known_fake_submit
 from moderation.services.media import media_from_upload, media_from_url
 from moderation.services.scans import scan_submit
@@ -41,9 +51,38 @@ _CONTENT_TYPES = {"mov": "video/quicktime", "avi": "video/x-msvideo"}  # the res
 
 class ScanPagination(CursorPagination):
     ordering = "-created_at"
-    page_size = 50
+    page_size = DEFAULT_PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 200
+    max_page_size = MAX_PAGE_SIZE
+
+
+PAGING_PARAMETERS = [
+    OpenApiParameter(
+        "cursor",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description="Opaque position: take it from a page's `next` or `previous` link.",
+    ),
+    OpenApiParameter(
+        "page_size",
+        OpenApiTypes.INT,
+        OpenApiParameter.QUERY,
+        description=f"Items per page, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}). Any other "
+        "parameter (e.g. `limit`) is refused with 400 `invalid_filter`.",
+    ),
+]
+
+
+def paginated(name: str, item: Any) -> Any:
+    """The schema of a cursor page of ``item``: ``next``/``previous`` links and ``results``."""
+    return inline_serializer(
+        name,
+        fields={
+            "next": serializers.URLField(allow_null=True, help_text="The next page (older items), or null."),
+            "previous": serializers.URLField(allow_null=True, help_text="The previous page, or null."),
+            "results": item,
+        },
+    )
 
 
 class ScanListCreateApi(APIView):
@@ -97,19 +136,27 @@ class ScanListCreateApi(APIView):
         operation_id="scans_list",
         summary="The platform's scans, newest first (per-face/per-frame results: GET the scan)",
         parameters=[
-            OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.QUERY)
-            for name in ("external_id", "author_id", "verdict", "status")
-        ],
+            OpenApiParameter(
+                name,
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=list(choices) if choices is not None else None,
+                description="Unknown values are refused with 400 `invalid_filter`." if choices else "",
+            )
+            for name, choices in SCAN_FILTER_CHOICES.items()
+        ]
+        + PAGING_PARAMETERS,
         responses={
-            200: ScanSummarySerializer(many=True),
+            200: paginated("PaginatedScanSummaryList", ScanSummarySerializer(many=True)),
+            400: ERROR_RESPONSES[400],
             401: ERROR_RESPONSES[401],
             429: ERROR_RESPONSES[429],
         },
     )
     def get(self, request: Request) -> Response:
-        scans = scan_list(
-            platform=request_platform(request), filters=request.query_params.dict(), with_results=False
-        )
+        platform = request_platform(request)
+        filters = list_params_clean(request.query_params, filters=SCAN_FILTER_CHOICES)
+        scans = scan_list(platform=platform, filters=filters, with_results=False)
         paginator = ScanPagination()
         page = paginator.paginate_queryset(scans, request, view=self)
         return paginator.get_paginated_response(ScanSummarySerializer(page, many=True).data)
@@ -158,7 +205,13 @@ class KnownFakeListCreateApi(APIView):
             "multipart/form-data": KnownFakeCreateInputSerializer,
             "application/json": KnownFakeCreateInputSerializer,
         },
-        responses={201: KnownFakeOutputSerializer, **ERROR_RESPONSES},
+        responses={
+            201: KnownFakeOutputSerializer,
+            200: OpenApiResponse(
+                KnownFakeOutputSerializer, description="The bank already held this media: its entry."
+            ),
+            **ERROR_RESPONSES,
+        },
     )
     def post(self, request: Request) -> Response:
         platform = request_platform(request)
@@ -166,7 +219,7 @@ class KnownFakeListCreateApi(APIView):
         serializer = KnownFakeCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
-        entry = known_fake_submit(
+        added = known_fake_submit(
             platform=platform,
             upload=data.get("media"),
             media_url=data["media_url"],
@@ -174,15 +227,23 @@ class KnownFakeListCreateApi(APIView):
             media_index=data["media_index"],
             note=data["note"],
         )
-        return Response(KnownFakeOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_201_CREATED if added.created else status.HTTP_200_OK
+        return Response(KnownFakeOutputSerializer(added.entry).data, status=code)
 
     @extend_schema(
         operation_id="known_fakes_list",
         summary="The known fakes this platform submitted",
-        responses={200: KnownFakeOutputSerializer(many=True), 401: ERROR_RESPONSES[401]},
+        parameters=PAGING_PARAMETERS,
+        responses={
+            200: paginated("PaginatedKnownFakeList", KnownFakeOutputSerializer(many=True)),
+            400: ERROR_RESPONSES[400],
+            401: ERROR_RESPONSES[401],
+        },
     )
     def get(self, request: Request) -> Response:
-        entries = known_fake_list(platform=request_platform(request)).select_related("scan_media")
+        platform = request_platform(request)
+        list_params_clean(request.query_params, filters={})
+        entries = known_fake_list(platform=platform).select_related("scan_media")
         paginator = ScanPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
         return paginator.get_paginated_response(KnownFakeOutputSerializer(page, many=True).data)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
 
 from moderation.banks import pdq_of_image
 from moderation.errors import ApplicationError
@@ -16,7 +18,13 @@ from moderation.services.media import media_check, media_from_upload, media_from
 logger = logging.getLogger(__name__)
 
 
-def bank_entry_create(
+@dataclass(frozen=True)
+class BankEntryResult:
+    entry: BankEntry
+    created: bool  # False: the bank already held this media for this owner; ``entry`` is that entry
+
+
+def bank_entry_add(
     *,
     bank: str,
     source: str,
@@ -27,29 +35,50 @@ def bank_entry_create(
     scan_media: ScanMedia | None = None,
     note: str = "",
     created_by: AbstractBaseUser | None = None,
-) -> BankEntry:
-    entry = BankEntry.objects.create(
-        bank=bank,
-        source=source,
-        platform=platform,
-        sha256=sha256,
-        pdq=pdq,
-        pdq_quality=pdq_quality,
-        scan_media=scan_media,
-        note=note,
-        created_by=created_by,
-    )
-    logger.info("bank entry %s added to %s (%s)", entry.pk, bank, platform or "global")
-    return entry
+) -> BankEntryResult:
+    """The entry for this media (SHA-256) in ``bank`` for ``platform`` (None: the shared bank).
+
+    One entry per media per bank and owner (database constraints): when the bank holds the media
+    already, that entry is returned unchanged, also when a concurrent request added it a moment ago.
+    """
+    owner = {"bank": bank, "platform": platform, "sha256": sha256}
+    existing = BankEntry.objects.filter(**owner).first()
+    if existing is not None:
+        return BankEntryResult(existing, created=False)
+    try:
+        with transaction.atomic():  # a savepoint: the constraint's error must not break the caller's
+            entry = BankEntry.objects.create(
+                **owner,
+                source=source,
+                pdq=pdq,
+                pdq_quality=pdq_quality,
+                scan_media=scan_media,
+                note=note,
+                created_by=created_by,
+            )
+    except IntegrityError:
+        existing = BankEntry.objects.filter(**owner).first()
+        if existing is None:
+            raise
+        return BankEntryResult(existing, created=False)
+    logger.info("bank entry %s added to %s (%s)", entry.pk, bank, platform or "shared")
+    return BankEntryResult(entry, created=True)
 
 
 def bank_entry_from_scan_media(
-    *, bank: str, scan_media: ScanMedia, created_by: AbstractBaseUser | None = None, note: str = ""
-) -> BankEntry:
-    """A moderator's decision on scanned media (reports/appeals): a global entry from its stored hashes."""
-    return bank_entry_create(
+    *,
+    bank: str,
+    scan_media: ScanMedia,
+    platform: Platform | None,
+    created_by: AbstractBaseUser | None = None,
+    note: str = "",
+) -> BankEntryResult:
+    """A moderator's decision on scanned media (reports/appeals), from its stored hashes, into
+    ``platform``'s own bank (None: the shared one)."""
+    return bank_entry_add(
         bank=bank,
         source=BankEntry.Source.MODERATOR,
+        platform=platform,
         sha256=scan_media.sha256,
         pdq=scan_media.pdq,
         pdq_quality=scan_media.pdq_quality,
@@ -67,8 +96,12 @@ def known_fake_submit(
     scan_id: UUID | None = None,
     media_index: int = 0,
     note: str = "",
-) -> BankEntry:
-    """A platform reports media it knows to be a deepfake: by file, by URL, or by one of its own scans."""
+) -> BankEntryResult:
+    """A platform reports media it knows to be a deepfake: by file, by URL, or by one of its own scans.
+
+    The same media twice (by SHA-256) is one entry: the second call returns the first entry
+    (``created`` False; the API answers 200 instead of 201), so withdrawing it withdraws the media.
+    """
     given = [upload is not None, bool(media_url), scan_id is not None]
     if sum(given) != 1:
         raise ApplicationError("invalid", "Send exactly one of media, media_url or scan_id.")
@@ -88,7 +121,7 @@ def known_fake_submit(
         hashed = pdq_of_image(media.data) if media.kind == "image" else None
         sha256, scan_media = media.sha256, None
         pdq, quality = (hashed.hex, hashed.quality) if hashed else ("", None)
-    return bank_entry_create(
+    return bank_entry_add(
         bank=BankEntry.Bank.KNOWN_FAKE,
         source=BankEntry.Source.PLATFORM,
         platform=platform,

@@ -20,7 +20,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 
 from detection.errors import DetectionError
-from detection.imaging import check_image, sniff
+from detection.imaging import check_image, image_pixels, sniff
 from detection.video import check_video, temporary_video_file
 from moderation import media_fetch
 from moderation.errors import ApplicationError, from_detection_error
@@ -103,6 +103,28 @@ def media_collect(
     items = [media_from_upload(upload, platform=platform) for upload in uploads]
     items += [media_from_url(url, platform=platform) for url in urls]
     return items
+
+
+def media_budget_check(items: Sequence[MediaInput]) -> None:
+    """Refuse a request whose images declare more pixels together than ``SCAN_MAX_TOTAL_PIXELS``
+    (413 ``media_too_complex``), from their headers, before any of them is decoded. A small file can
+    declare a large picture (a 140 kB PNG of 7000×7000): the budget is in pixels, not bytes."""
+    budget = settings.FAKEME_SCANS["MAX_TOTAL_PIXELS"]
+    limit = settings.FAKEME_DETECTOR["MAX_PIXELS"]
+    total = 0
+    for item in items:
+        if item.kind != "image":
+            continue  # videos are queued; their work is bounded by frame size, duration and samples
+        try:
+            total += image_pixels(item.data, max_pixels=limit)
+        except DetectionError as exc:
+            raise from_detection_error(exc) from exc
+    if total > budget:
+        raise ApplicationError(
+            "media_too_complex",
+            f"The images of this request have {total:,} pixels together; the limit is {budget:,}.",
+            status=413,
+        )
 
 
 def media_check(media: MediaInput, *, max_video_seconds: float | None = None) -> None:

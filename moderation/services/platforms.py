@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from moderation.auth import api_key_generate
+from moderation.auth import GeneratedKey, api_key_generate
 from moderation.models import ApiKey, Platform
 
 logger = logging.getLogger(__name__)
@@ -24,10 +24,16 @@ def platform_create(*, name: str, **fields: Any) -> Platform:
 
 
 def api_key_create(
-    *, platform: Platform, name: str = "", created_by: AbstractBaseUser | None = None
+    *,
+    platform: Platform,
+    name: str = "",
+    created_by: AbstractBaseUser | None = None,
+    generated: GeneratedKey | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key for the platform; returns the row and the raw key, which is never shown again."""
-    generated = api_key_generate()
+    """A new key for the platform; returns the row and the raw key, which is never shown again.
+
+    ``generated``: a key made elsewhere (the demo's derived key); default a new random one."""
+    generated = generated or api_key_generate()
     key = ApiKey.objects.create(
         platform=platform,
         name=name,

@@ -40,6 +40,7 @@ from moderation.services.idempotency import (
 )
 from moderation.services.media import (
     MediaInput,
+    media_budget_check,
     media_check,
     media_collect,
     media_delete,
@@ -262,6 +263,7 @@ def scan_submit(
     started, started_at = time.perf_counter(), timezone.now()
     key = idempotency_key_check(idempotency_key) if idempotency_key is not None else None
     items = media_collect(platform=platform, uploads=uploads, urls=media_urls)
+    media_budget_check(items)
     t_collected = time.perf_counter()
 
     fingerprint = ""
@@ -331,12 +333,17 @@ def scan_submit(
                     "total": _ms(time.perf_counter() - started),
                 }
             scan.save()
+            if sync:  # received when the request began: created_at is never after started_at
+                Scan.objects.filter(pk=scan.pk).update(created_at=started_at)
+                scan.created_at = started_at
             ScanMedia.objects.bulk_create(rows)
             if key is not None:
                 idempotency_record(platform=platform, key=key, fingerprint=fingerprint, scan=scan)
             if not sync:
                 scan_id = scan.pk
-                transaction.on_commit(lambda: scan_enqueue(scan_id))
+                # robust: once committed the scan exists; an in-process run that fails (embedded mode)
+                # is logged and left to the requeue sweep, never turned into an error answer.
+                transaction.on_commit(lambda: scan_enqueue(scan_id), robust=True)
     except IntegrityError:
         media_delete(stored)
         if key is not None:  # a concurrent request with the same key won the race
@@ -347,6 +354,9 @@ def scan_submit(
     except BaseException:
         media_delete(stored)
         raise
+    if not sync:
+        # In embedded mode the on-commit run has already finished the scan: answer what it is now.
+        scan.refresh_from_db()
     logger.info(
         "scan %s %s platform=%s media=%d verdict=%s",
         scan.pk, scan.mode, platform.name, len(rows), scan.verdict or "-",

@@ -56,7 +56,9 @@ def _recover(data: bytes, *, kind: str) -> watermark.Recovery:
         with tempfile.NamedTemporaryFile(suffix=".video") as tmp:
             tmp.write(data)
             tmp.flush()
-            return watermark.recover_video_file(tmp.name, keys)
+            return watermark.recover_video_file(
+                tmp.name, keys, max_pixels=settings.FAKEME_DETECTOR["MAX_PIXELS"]
+            )
     return watermark.recover_bytes(data, keys)
 
 

@@ -17,7 +17,7 @@ class ReportCreateInputSerializer(serializers.Serializer):
     comment = serializers.CharField(
         max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default="", trim_whitespace=True
     )
-    media = serializers.FileField(required=False, help_text="The post's media file.")
+    media = serializers.FileField(required=False, allow_empty_file=True, help_text="The post's media file.")
     media_url = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, default="", help_text="Or its URL."
     )

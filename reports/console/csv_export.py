@@ -1,7 +1,7 @@
 """CSV downloads of the console's tables, streamed row by row (an archive can be large).
 
-Cells that a spreadsheet would run as a formula (text from platforms or users starting with
-``=``, ``+``, ``-``, ``@``, tab or CR) are prefixed with a quote (OWASP's CSV injection advice).
+Cells that a spreadsheet would run as a formula, in whole or after splitting at a separator (text
+from platforms or users), are neutralised by ``reports.spreadsheet`` and every cell is quoted.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from reports.spreadsheet import QUOTING, spreadsheet_safe
 
 
 class _Echo:
@@ -34,24 +34,13 @@ def _cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, list | tuple):
         value = " ".join(_cell(v) for v in value)
-    text = str(value)
-    if text.startswith(_FORMULA_START) and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return spreadsheet_safe(str(value))
 
 
 def csv_response(
     filename: str, header: Sequence[str], rows: Iterable[Any], row: Callable[[Any], Sequence[Any]]
 ) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=QUOTING)
 
     def lines() -> Iterator[str]:
         yield writer.writerow(header)

@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 
 from moderation.models import Scan, ScanMedia
 from reports.console.charts import Series, line_chart
+from reports.selectors import ItemMedia
 
 TOP_FRAMES = 6
 
@@ -48,6 +49,11 @@ class MediaEvidence:
     file_url: str
     width: int
     height: int
+    key: str  # unique on the page (one page can show media of several scans): links player and chart
+    threshold: float | None  # the threshold of the media's own scan (colours of its scores)
+    status: str  # the media's scan's status: only a completed scan has results to show
+    error: str = ""  # a failed scan's code and message
+    sources: list[str] = field(default_factory=list)  # who sent it (the item page)
     faces: list[FaceBox] = field(default_factory=list)
     timeline_svg: SafeString | None = None
     top_frames: list[FrameThumb] = field(default_factory=list)
@@ -60,6 +66,11 @@ class MediaEvidence:
     @property
     def is_video(self) -> bool:
         return self.media.kind == ScanMedia.Kind.VIDEO
+
+    @property
+    def scored(self) -> bool:
+        """The media's scan completed: its faces, frames and scores are there to show."""
+        return self.status == Scan.Status.COMPLETED
 
 
 def _pct(value: float, total: int) -> float:
@@ -82,15 +93,22 @@ def _url(name: str, media: ScanMedia, **kwargs: Any) -> str:
     return reverse(f"console:{name}", kwargs={"scan_id": media.scan_id, "index": media.index, **kwargs})
 
 
-def media_evidence(media: ScanMedia, *, threshold: float | None) -> MediaEvidence:
+def media_evidence(media: ScanMedia, *, scan: Scan, sources: list[str] | None = None) -> MediaEvidence:
+    """The evidence of one media of ``scan`` (its own scan, for the threshold and the state)."""
     result = media.result or {}
     width, height = int(result.get("width") or 0), int(result.get("height") or 0)
+    threshold = scan.threshold
     evidence = MediaEvidence(
         media=media,
         available=bool(media.storage_key) and media.deleted_at is None,
         file_url=_url("media-file", media),
         width=width,
         height=height,
+        key=f"{media.scan_id}-{media.index}",
+        threshold=threshold,
+        status=scan.status,
+        error=f"{scan.error_code}: {scan.error_message}" if scan.status == Scan.Status.FAILED else "",
+        sources=list(sources or []),
     )
     if media.kind == ScanMedia.Kind.IMAGE:
         evidence.faces = [
@@ -143,4 +161,9 @@ def media_evidence(media: ScanMedia, *, threshold: float | None) -> MediaEvidenc
 
 def scan_evidence(scan: Scan) -> list[MediaEvidence]:
     """One entry per media item of the scan (its ``media`` prefetched with results)."""
-    return [media_evidence(m, threshold=scan.threshold) for m in scan.media.all()]
+    return [media_evidence(m, scan=scan) for m in scan.media.all()]
+
+
+def item_evidence(media: list[ItemMedia]) -> list[MediaEvidence]:
+    """One entry per distinct media of a review item (``reports.selectors.review_item_media``)."""
+    return [media_evidence(m.media, scan=m.media.scan, sources=m.sources) for m in media]

@@ -19,6 +19,7 @@ from detection.errors import DetectionError
 from detection.faces import crop_face
 from detection.imaging import load_image
 from detection.plots import heatmap_overlay_png
+from detection.video import read_frame
 from moderation.detector import get_detector
 from moderation.errors import ApplicationError, from_detection_error
 from moderation.models import ScanMedia
@@ -54,22 +55,14 @@ def _faces_of(media: ScanMedia, frame: int | None) -> list[dict[str, Any]]:
 
 
 def video_frame(media: ScanMedia, frame: int) -> np.ndarray:
-    """RGB frame number ``frame`` of the stored video (grab() up to it: cheap, no decoding of the rest)."""
+    """RGB frame number ``frame`` of the stored video, through the shared frame guard (``read_frame``)."""
     _require_stored(media)
     _frame_result(media, frame)  # only sampled frames: bounds the work a request can ask for
-    with media_local_path(media.storage_key, f".{media.format}") as path:
-        capture = cv2.VideoCapture(str(path))
-        try:
-            for _ in range(frame):
-                if not capture.grab():
-                    break
-            ok = capture.grab()
-            ok, bgr = capture.retrieve() if ok else (False, None)
-        finally:
-            capture.release()
-    if not ok or bgr is None:
-        raise ApplicationError("corrupt_media", f"Frame {frame} could not be decoded.", status=422)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    try:
+        with media_local_path(media.storage_key, f".{media.format}") as path:
+            return read_frame(path, frame, max_pixels=settings.FAKEME_DETECTOR["MAX_PIXELS"])
+    except DetectionError as exc:
+        raise from_detection_error(exc) from exc
 
 
 def _picture(media: ScanMedia, frame: int | None) -> np.ndarray:

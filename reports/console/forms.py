@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -9,6 +10,7 @@ from django import forms
 
 from moderation.models import Platform, Scan, Verdict
 
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 HASH_HELP = "SHA-256 (or its first 8+ characters) or PDQ hash of any media of the scan."
 
 
@@ -101,6 +103,18 @@ class DecisionForm(forms.Form):
     note = forms.CharField(required=False, max_length=5000, strip=True)
     takedown = forms.BooleanField(required=False)
     allow_bank = forms.BooleanField(required=False)
+    # The SHA-256 of each media the moderator was shown and ticked: the only media the decision banks.
+    bank_media = forms.MultipleChoiceField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["bank_media"].valid_value = lambda value: True  # type: ignore[method-assign]
+
+    def clean_bank_media(self) -> list[str]:
+        values = [str(v).strip().lower() for v in self.cleaned_data["bank_media"]]
+        if any(not SHA256_RE.match(v) for v in values):
+            raise forms.ValidationError("The media selection was not understood; reload the page.")
+        return list(dict.fromkeys(values))
 
 
 class VersionForm(forms.Form):

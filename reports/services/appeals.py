@@ -10,6 +10,7 @@ media (resized or re-encoded too: PDQ) are not tagged again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
@@ -122,10 +123,21 @@ def appeal_create(
 
 
 def appeal_decide(
-    *, item_id: UUID | str, user: User, upheld: bool, expected_version: int, note: str = ""
+    *,
+    item_id: UUID | str,
+    user: User,
+    upheld: bool,
+    expected_version: int,
+    note: str = "",
+    bank_media: Collection[str] = (),
 ) -> ReviewItem:
-    """Uphold (remove the tag, allow-list the media) or deny an appeal; see ``review_decide``."""
+    """Uphold (remove the tag, allow-list the chosen media) or deny an appeal; see ``review_decide``."""
     decision = ReviewItem.Decision.APPEAL_UPHELD if upheld else ReviewItem.Decision.APPEAL_DENIED
     return review_decide(
-        item_id=item_id, user=user, decision=decision, expected_version=expected_version, note=note
+        item_id=item_id,
+        user=user,
+        decision=decision,
+        expected_version=expected_version,
+        note=note,
+        bank_media=bank_media,
     )

@@ -20,6 +20,7 @@ from django.db.models import Model, QuerySet
 
 from moderation.models import Platform
 from reports.models import AuditEntry
+from reports.spreadsheet import QUOTING, spreadsheet_safe
 
 SYSTEM = "system"
 CSV_HEADER = [
@@ -35,8 +36,6 @@ CSV_HEADER = [
     "after",
     "group_id",
 ]
-# Spreadsheet programs run cells starting with these as formulas (CSV injection): quote them.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _Writable(Protocol):
@@ -98,8 +97,7 @@ def audit_record(
 
 
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "" if value is None else spreadsheet_safe(str(value))  # CSV injection: reports.spreadsheet
 
 
 def audit_csv_rows(entries: Iterable[AuditEntry] | QuerySet[AuditEntry]) -> Iterator[list[str]]:
@@ -134,14 +132,14 @@ class _Echo:
 
 def audit_csv_lines(entries: Iterable[AuditEntry] | QuerySet[AuditEntry]) -> Iterator[str]:
     """CSV text, one line at a time: feed it to a ``StreamingHttpResponse``."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=QUOTING)
     for row in audit_csv_rows(entries):
         yield writer.writerow(row)
 
 
 def audit_csv_write(entries: Iterable[AuditEntry] | QuerySet[AuditEntry], out: _Writable) -> int:
     """Write the CSV to a text stream; returns the number of entries written."""
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=QUOTING)
     count = -1
     for row in audit_csv_rows(entries):
         writer.writerow(row)

@@ -1,10 +1,14 @@
 """Brute-force protection for staff sign-in (the console's login form and the admin's).
 
-Failed sign-ins are counted per user name and per client address in Django's cache (Redis in
-production, so every web process shares the counts). A counter starts at the first failure and
-lives ``LOGIN_LOCKOUT_S`` seconds; once it reaches its limit, sign-in for that user name (or from
-that address) is refused until the counter expires, whatever the password. A successful sign-in
-clears its user name's counter. The moment a lockout starts is written to the audit log.
+Sign-in attempts are counted per user name and per client address in Django's cache (Redis in
+production, so every web process shares the counts). Each attempt is counted *before* its password
+is checked, with the cache's atomic increment (``login_attempt_start``): parallel guesses each get
+their own number, and one numbered above the limit is refused without a password check, so at most
+the limit of passwords is ever checked in a window however many requests arrive at once. A counter
+starts at the first attempt and lives ``LOGIN_LOCKOUT_S`` seconds; once it reaches its limit,
+sign-in for that user name (or from that address) is refused until the counter expires, whatever
+the password. A successful sign-in clears its user name's counter and gives the address its attempt
+back. The moment a lockout starts is written to the audit log.
 
 The address counter is not cleared by a success: otherwise an attacker holding one account could
 reset it between guesses at other accounts' passwords. If the cache is unreachable, sign-in works
@@ -108,20 +112,71 @@ def _increment(key: str, window_s: int) -> int:
         return 1
 
 
-def login_failure_record(*, username: str, address: str) -> Lockout | None:
-    """Count one failed sign-in; returns the lockout it started, if it started one (and audits it)."""
+@dataclass(frozen=True)
+class LoginAttempt:
+    """One password check, counted before it is made (``login_attempt_start``)."""
+
+    username: str
+    address: str | None
+    numbers: dict[str, int]  # scope -> this attempt's number in the scope's window (empty: cache down)
+    refused: Lockout | None  # over a limit: the password is not checked at all
+
+
+def login_attempt_start(*, username: str, address: str | None) -> LoginAttempt:
+    """Count an attempt before its password is checked: parallel guesses each get their own number
+    from the cache's atomic counter, so no more than the limit are ever checked in one window."""
     window_s = _config()["LOGIN_LOCKOUT_S"]
-    started: Lockout | None = None
+    numbers: dict[str, int] = {}
+    refused: Lockout | None = None
     for scope, key, limit in _limits(username, address):
         try:
-            count = _increment(key, window_s)
+            number = _increment(key, window_s)
+            until = cache.get(f"{key}:until") if number > limit else None
         except _CACHE_ERRORS as exc:
-            logger.warning("failed sign-in not counted, cache unavailable: %s: %s", type(exc).__name__, exc)
-            return None
-        if count == limit:  # exactly at the limit: audit each lockout once
+            logger.warning(
+                "sign-in attempt not checked, failed sign-in not counted, cache unavailable: %s: %s",
+                type(exc).__name__,
+                exc,
+            )
+            return LoginAttempt(username, address, {}, None)
+        numbers[scope] = number
+        if number > limit:
+            retry = max(1, int((until or time.time() + 1) - time.time()))
+            if refused is None or retry > refused.retry_after_s:
+                refused = Lockout(scope, retry)
+    return LoginAttempt(username, address, numbers, refused)
+
+
+def login_attempt_failed(attempt: LoginAttempt) -> Lockout | None:
+    """The password was wrong: the attempt stays counted; the one that reached a limit audits the
+    lockout it starts (exactly one attempt gets that number). Returns the lockout it started."""
+    window_s = _config()["LOGIN_LOCKOUT_S"]
+    started: Lockout | None = None
+    for scope, _, limit in _limits(attempt.username, attempt.address):
+        if attempt.numbers.get(scope) == limit:
             started = Lockout(scope, window_s)
-            _audit_lockout(scope=scope, username=username, address=address, limit=limit, window_s=window_s)
+            _audit_lockout(
+                scope=scope,
+                username=attempt.username,
+                address=attempt.address or "unknown",
+                limit=limit,
+                window_s=window_s,
+            )
     return started
+
+
+def login_attempt_succeeded(attempt: LoginAttempt) -> None:
+    """The right password: the user name's count is cleared, and the address gets its attempt back
+    (an address's count is of failures only, so that one account cannot reset it)."""
+    login_success_record(username=attempt.username)
+    if attempt.address is None or ADDRESS not in attempt.numbers:
+        return
+    try:
+        cache.decr(_key(ADDRESS, attempt.address))
+    except ValueError:  # the window ended meanwhile: nothing to give back
+        pass
+    except _CACHE_ERRORS as exc:
+        logger.warning("sign-in count not corrected, cache unavailable: %s: %s", type(exc).__name__, exc)
 
 
 def login_success_record(*, username: str) -> None:

@@ -22,7 +22,14 @@ from moderation.errors import ApplicationError
 from moderation.models import Platform, Scan
 from moderation.services.media import media_delete, media_read
 from moderation.services.scans import scan_submit
-from reports.models import CATEGORY_SEVERITY, COMMENT_MAX_LENGTH, Category, Report, ReviewItem
+from reports.models import (
+    CATEGORY_SEVERITY,
+    COMMENT_MAX_LENGTH,
+    Category,
+    Report,
+    ReporterStats,
+    ReviewItem,
+)
 from reports.services.audit import audit_record
 from reports.services.priority import review_item_rescore
 
@@ -67,7 +74,20 @@ def _validate(*, external_post_id: str, reporter_id: str, category: str, comment
         raise ApplicationError("invalid", "Send exactly one of media, media_url or scan_id.")
 
 
+def _reporter_lock(*, platform: Platform, reporter_id: str) -> None:
+    """Lock the reporter's counter row (``ReporterStats``) until the transaction ends.
+
+    Every report by one reporter on one platform takes this lock first, so the duplicate check,
+    the rate-limit count and the new row are one step: parallel reports by the same reporter queue
+    here instead of all passing the checks at once. (On SQLite writes are serialised anyway.)
+    """
+    ReporterStats.objects.get_or_create(platform=platform, reporter_id=reporter_id)
+    ReporterStats.objects.select_for_update().filter(platform=platform, reporter_id=reporter_id).get()
+
+
 def _rate_limit_check(*, platform: Platform, reporter_id: str) -> None:
+    """Refuse the report (429) when the reporter has sent the limit within the window; call it
+    holding ``_reporter_lock`` so that the count includes every concurrent report."""
     limit, window_s = reporter_rate()
     since = timezone.now() - timedelta(seconds=window_s)
     recent = list(
@@ -86,6 +106,17 @@ def _rate_limit_check(*, platform: Platform, reporter_id: str) -> None:
             status=429,
             headers={"Retry-After": str(retry_after)},
         )
+
+
+def _earlier_report(
+    platform: Platform, external_post_id: str, reporter_id: str
+) -> tuple[Report, ReviewItem] | None:
+    """This reporter's report on the post's active item, if there is one (a repeat changes nothing)."""
+    existing = _active_item(platform, external_post_id, lock=False)
+    if existing is None:
+        return None
+    earlier = existing.reports.filter(reporter_id=reporter_id).first()
+    return (earlier, existing) if earlier is not None else None
 
 
 def _active_item(platform: Platform, external_post_id: str, *, lock: bool) -> ReviewItem | None:
@@ -141,34 +172,37 @@ def report_create(
         comment=comment,
         sources=sum([upload is not None, bool(media_url), scan_id is not None]),
     )
-    existing = _active_item(platform, external_post_id, lock=False)
-    if existing is not None:
-        earlier = existing.reports.filter(reporter_id=reporter_id).first()
-        if earlier is not None:
-            return ReportSubmission(earlier, existing, duplicate=True)
-    _rate_limit_check(platform=platform, reporter_id=reporter_id)
-
     source: Scan | None = None
     if scan_id is not None:
         source = Scan.objects.filter(platform=platform, pk=scan_id).first()
         if source is None:  # another platform's scan looks exactly like a missing one
             raise ApplicationError("not_found", "No such scan.", status=404)
-    latest = latest_completed_scan(platform=platform, external_post_id=external_post_id)
-    context = source or latest
-    uploads = _uploads_from_scan(source) if source is not None else ([upload] if upload is not None else [])
 
-    with transaction.atomic():
-        rescan = scan_submit(
-            platform=platform,
-            uploads=uploads,
-            media_urls=[media_url] if media_url else [],
-            external_id=external_post_id,
-            author_id=context.author_id if context else "",
-            hashtags=context.hashtags_in if context else [],
-            force_async=True,
-        ).scan
-        stored = list(rescan.media.values_list("storage_key", flat=True))
-        try:
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            # One reporter's reports go one at a time from here: duplicate check, limit, new row.
+            _reporter_lock(platform=platform, reporter_id=reporter_id)
+            earlier = _earlier_report(platform, external_post_id, reporter_id)
+            if earlier is not None:
+                return ReportSubmission(*earlier, duplicate=True)
+            _rate_limit_check(platform=platform, reporter_id=reporter_id)
+
+            latest = latest_completed_scan(platform=platform, external_post_id=external_post_id)
+            context = source or latest
+            uploads = (
+                _uploads_from_scan(source) if source is not None else ([upload] if upload is not None else [])
+            )
+            rescan = scan_submit(
+                platform=platform,
+                uploads=uploads,
+                media_urls=[media_url] if media_url else [],
+                external_id=external_post_id,
+                author_id=context.author_id if context else "",
+                hashtags=context.hashtags_in if context else [],
+                force_async=True,
+            ).scan
+            stored = list(rescan.media.values_list("storage_key", flat=True))
             report, item = _attach(
                 platform=platform,
                 external_post_id=external_post_id,
@@ -178,10 +212,16 @@ def report_create(
                 rescan=rescan,
                 latest=latest,
             )
-        except BaseException:
-            # scan_submit cleans up after its own errors; after ours, its rows roll back and its files go.
-            media_delete(stored)
-            raise
+    except BaseException as exc:
+        # scan_submit cleans up after its own errors; after ours, its rows roll back and its files go.
+        media_delete(stored)
+        if isinstance(exc, IntegrityError):
+            # The one-report-per-reporter-per-item constraint: a report that did not take the lock
+            # (another code path) got there first. The same answer as any repeat.
+            earlier = _earlier_report(platform, external_post_id, reporter_id)
+            if earlier is not None:
+                return ReportSubmission(*earlier, duplicate=True)
+        raise
     logger.info("report %s on %s/%s by %s", report.pk, platform.name, external_post_id, reporter_id)
     return ReportSubmission(report, item)
 

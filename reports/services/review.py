@@ -7,8 +7,9 @@ whose message tells what happened (the item's latest audit entry). Only the side
 the winner run: bank entries, the webhook to the platform, reporters' track records.
 
 Decisions on a reported post: ``confirmed`` (adds the platform's hashtag, optional takedown
-request, its media into the known-deepfake bank), ``dismissed`` (the media into the allow bank
-only when asked; a note is required at or above ``DISMISS_NOTE_MIN_SCORE``), ``escalated``
+request, the media the moderator ticked into the known-deepfake bank: shared or the platform's
+own, see ``_bank``), ``dismissed`` (the ticked media into the platform's allow bank only when
+asked; a note is required at or above ``DISMISS_NOTE_MIN_SCORE``), ``escalated``
 (stays in the queue, unassigned, status escalated). On an appeal: ``appeal_upheld`` (the tag
 is removed and the media allow-listed so that no re-scan tags it again) or ``appeal_denied``.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,7 @@ from moderation.services.banks import bank_entry_from_scan_media
 from moderation.services.scans import hashtags_with_tag
 from moderation.webhooks import webhook_event_create
 from reports.models import AuditEntry, Report, ReporterStats, ReviewItem
+from reports.selectors import review_item_media
 from reports.services.audit import audit_record
 from reports.services.priority import review_item_rescore, review_scores_refresh
 
@@ -297,30 +299,43 @@ def _published_hashtags(scan: Scan | None) -> list[str]:
     return list(scan.hashtags_out if scan.status == Scan.Status.COMPLETED else scan.hashtags_in)
 
 
-def _item_media(item: ReviewItem) -> list[ScanMedia]:
-    """The post's media as FakeME has hashed them: the item's scan and every report's re-scan, by SHA-256."""
-    scan_ids = {item.scan_id} if item.scan_id else set()
-    if item.kind == ReviewItem.Kind.REPORT:
-        scan_ids |= set(item.reports.exclude(scan=None).values_list("scan_id", flat=True))
-    elif item.appeal_of_id is not None:
-        scan_ids |= set(
-            Report.objects.filter(review_item_id=item.appeal_of_id).values_list("scan_id", flat=True)
+def _bank_rows(item: ReviewItem, bank_media: Collection[str]) -> list[ScanMedia]:
+    """The item's media the moderator chose to bank (SHA-256s of media the item page showed).
+
+    Only media of this item can be banked: anything else is refused (400) before anything is written,
+    so a decision never banks media nobody was shown.
+    """
+    if not bank_media:
+        return []
+    shown = {m.media.sha256: m.media for m in review_item_media(item=item)}
+    unknown = sorted(set(bank_media) - set(shown))
+    if unknown:
+        raise ApplicationError(
+            "invalid",
+            "Only media of this item can be banked; reload the page to see its media.",
+            fields={"bank_media": [f"Not a media of this item: {sha[:12]}…" for sha in unknown]},
         )
-        if item.appeal_of is not None and item.appeal_of.scan_id:
-            scan_ids.add(item.appeal_of.scan_id)
-    rows: dict[str, ScanMedia] = {}
-    for row in ScanMedia.objects.filter(scan_id__in=scan_ids - {None}).order_by("scan__created_at", "index"):
-        rows.setdefault(row.sha256, row)
-    return list(rows.values())
+    return [shown[sha] for sha in dict.fromkeys(bank_media)]
 
 
-def _bank(item: ReviewItem, bank: str, user: AbstractBaseUser, note: str) -> list[BankEntry]:
-    """Global (moderator) entries for the item's media, skipping media the bank already holds."""
+def _bank(
+    item: ReviewItem, bank: str, rows: list[ScanMedia], user: AbstractBaseUser, note: str
+) -> list[BankEntry]:
+    """Entries for the chosen media, skipping media the bank already holds for the same owner.
+
+    Known deepfakes go into the shared bank when the item's platform shares its confirmations
+    (``Platform.share_confirmed_fakes``), else into the platform's own; allow entries always into
+    the platform's own (a clearing on one platform must not un-flag a deepfake on another).
+    """
+    shared = bank == BankEntry.Bank.KNOWN_FAKE and item.platform.share_confirmed_fakes
+    owner = None if shared else item.platform
     added = []
-    for row in _item_media(item):
-        held = BankEntry.objects.filter(bank=bank, platform__isnull=True, sha256=row.sha256).exists()
-        if not held:
-            added.append(bank_entry_from_scan_media(bank=bank, scan_media=row, created_by=user, note=note))
+    for row in rows:
+        result = bank_entry_from_scan_media(
+            bank=bank, scan_media=row, platform=owner, created_by=user, note=note
+        )
+        if result.created:
+            added.append(result.entry)
     return added
 
 
@@ -396,9 +411,15 @@ def review_decide(
     note: str = "",
     takedown: bool = False,
     allow_bank: bool = False,
+    bank_media: Collection[str] = (),
     group_id: UUID | None = None,
 ) -> ReviewItem:
     """Decide an item (see the module docstring).
+
+    ``bank_media``: the SHA-256 of each media of the item that the moderator was shown and chose to
+    bank (the item page lists every distinct media with a checkbox); only those go into a bank, and
+    only with a decision that banks (confirm, dismiss with ``allow_bank``, uphold an appeal). Nothing
+    else is ever banked: a bulk decision, which shows no media, banks none.
 
     Errors: 403 ``forbidden``, 404 ``not_found``, 409 ``review_conflict`` / ``review_claimed``,
     400 ``invalid_decision`` / ``note_required`` / ``invalid``.
@@ -409,6 +430,10 @@ def review_decide(
         item = _lock(item_id)
         _check(item, moderator, expected_version)
         _validate_decision(item, decision, note, takedown=takedown, allow_bank=allow_bank)
+        banks = decision in (Decision.CONFIRMED, Decision.APPEAL_UPHELD) or (
+            decision == Decision.DISMISSED and allow_bank
+        )
+        rows = _bank_rows(item, bank_media) if banks else []
         before = _snapshot(item)
         now = timezone.now()
         item.decision, item.decided_by, item.decided_at, item.decision_note = decision, moderator, now, note
@@ -431,7 +456,7 @@ def review_decide(
             item.hashtags = _hashtags_after(item, decision, published)
             item.allow_listed = allow_bank or decision == Decision.APPEAL_UPHELD
             _save(item, [*fields, "assignee", "claimed_at", "takedown_requested", "hashtags", "allow_listed"])
-            extras = _effects(item, moderator, decision, published)
+            extras = _effects(item, moderator, decision, published, rows)
             if note:
                 extras.append(f"note: {_short(note)}")
         audit_record(
@@ -470,26 +495,35 @@ def _hashtags_after(item: ReviewItem, decision: str, published: list[str]) -> li
     return published  # dismissed: the post stays as it is
 
 
-def _effects(item: ReviewItem, moderator: AbstractBaseUser, decision: str, published: list[str]) -> list[str]:
+def _effects(
+    item: ReviewItem,
+    moderator: AbstractBaseUser,
+    decision: str,
+    published: list[str],
+    rows: list[ScanMedia],
+) -> list[str]:
     """Banks, reporters' records and the webhook of a final decision; returns what to say in the audit."""
     extras: list[str] = []
     reference = f"review item {item.pk}"
     reporters: list[str] = []
     if decision == Decision.CONFIRMED:
-        added = _bank(item, BankEntry.Bank.KNOWN_FAKE, moderator, f"Confirmed deepfake ({reference}).")
+        added = _bank(item, BankEntry.Bank.KNOWN_FAKE, rows, moderator, f"Confirmed deepfake ({reference}).")
         extras.append(f"{item.platform.fake_hashtag} added")
         if item.takedown_requested:
             extras.append("takedown requested")
-        extras.append(f"{len(added)} media into the known-deepfake bank")
+        where = "shared" if item.platform.share_confirmed_fakes else f"{item.platform.name}'s"
+        extras.append(f"{len(added)} media into the {where} known-deepfake bank")
         reporters = _outcome_record(item, Report.Outcome.AGREED)
     elif decision == Decision.DISMISSED:
         if item.allow_listed:
-            added = _bank(item, BankEntry.Bank.ALLOW, moderator, f"Dismissed report ({reference}).")
-            extras.append(f"{len(added)} media into the allow bank")
+            added = _bank(item, BankEntry.Bank.ALLOW, rows, moderator, f"Dismissed report ({reference}).")
+            extras.append(f"{len(added)} media into {item.platform.name}'s allow bank")
         reporters = _outcome_record(item, Report.Outcome.REJECTED)
     elif decision == Decision.APPEAL_UPHELD:
-        added = _bank(item, BankEntry.Bank.ALLOW, moderator, f"Appeal upheld ({reference}).")
-        extras.append(f"{item.platform.fake_hashtag} removed; {len(added)} media into the allow bank")
+        added = _bank(item, BankEntry.Bank.ALLOW, rows, moderator, f"Appeal upheld ({reference}).")
+        extras.append(
+            f"{item.platform.fake_hashtag} removed; {len(added)} media into {item.platform.name}'s allow bank"
+        )
         if item.appeal_of is not None:
             reporters = _outcome_reverse(item.appeal_of)
     else:

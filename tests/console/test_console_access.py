@@ -12,10 +12,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from console_helpers import console_route_names
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from report_helpers import reported_post
 from scan_helpers import upload
 
@@ -132,24 +133,8 @@ POST_ONLY: dict[str, Page] = {
 FORM_PAGES = {"watermark", "login"}  # pages that also take their own form's POST
 
 
-def _console_route_names() -> set[str]:
-    names: set[str] = set()
-
-    def walk(patterns: list[Any], base: str) -> None:
-        for pattern in patterns:
-            route = base + str(pattern.pattern)
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and route.startswith("console/"):
-                assert pattern.name, f"unnamed console URL {route}"
-                names.add(pattern.name)
-
-    walk(get_resolver().url_patterns, "")
-    return names
-
-
 def test_every_console_url_has_an_access_entry() -> None:
-    names = _console_route_names()
+    names = console_route_names()
     listed = set(PAGES) | set(POST_ONLY)
     assert names - listed == set(), "console URLs without an access check: add them to PAGES or POST_ONLY"
     assert listed - names == set(), "entries for console URLs that no longer exist"

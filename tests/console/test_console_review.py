@@ -178,15 +178,25 @@ def test_dismissing_a_high_score_item_needs_a_note(
     item.refresh_from_db()
     assert item.status == "open" and item.version == 1
 
+    shown = re.findall(r'name="bank_media" value="([0-9a-f]{64})" checked', page)
+    assert shown == [item.scan.media.get().sha256]  # the post's one picture, ticked
     done = _post(
         staff_client,
         url,
-        {"version": item.version, "decision": "dismissed", "allow_bank": "1", "note": "a known meme, real"},
+        {
+            "version": item.version,
+            "decision": "dismissed",
+            "allow_bank": "1",
+            "note": "a known meme, real",
+            "bank_media": shown,
+        },
     )
     assert "Dismissed: post p-high (media added to the allow bank)." in _messages(done)
     item.refresh_from_db()
     assert item.decision == "dismissed" and item.allow_listed
-    assert BankEntry.objects.filter(bank="allow", platform__isnull=True).count() == 1
+    # the platform's own allow bank: a clearing on one platform does not un-flag media for others
+    assert BankEntry.objects.filter(bank="allow", platform=platform).count() == 1
+    assert not BankEntry.objects.filter(platform__isnull=True).exists()
 
 
 def test_escalate_keeps_it_in_the_queue(staff_client: Client, platform: Platform, face_jpeg: bytes) -> None:

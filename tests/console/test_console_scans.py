@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,41 @@ def test_csv_export(staff_client: Client, archive: dict[str, Scan], platform: Pl
     assert fake["probability"] == "0.91" and fake["media_sha256"] == SHA_A
     assert fake["platform"] == platform.name and fake["model_version"] == "9.9.9"
     assert '\'=HYPERLINK("http://evil")' in by_post  # a formula is neutralised, not run
+
+
+HOSTILE_IDS = [
+    'x;=HYPERLINK("http://evil","a")',  # a formula once the file is split at ';'
+    '\uff1dHYPERLINK("http://evil")',  # full-width equals sign
+    "\t=1+1",
+    "\r@SUM(A1)",
+    " +cmd|' /C calc'!A0",
+    "a,-2+3",
+    "x|=1",
+]
+
+
+def _formula_parts(line: str) -> list[str]:
+    """Every piece of a raw CSV line, split at any separator a spreadsheet may use, that a spreadsheet
+    would run as a formula (leading spaces and quotes of the cell ignored, full-width forms folded;
+    plain numbers such as -0.5 are data)."""
+    pieces = [unicodedata.normalize("NFKC", p.strip(' "\r')) for p in re.split(r"[,;|\t]", line)]
+    return [p for p in pieces if p[:1] in ("=", "+", "-", "@") and not re.fullmatch(r"-?[0-9.]+", p)]
+
+
+def test_csv_export_neutralises_formulas_as_a_class(staff_client: Client, platform: Platform) -> None:
+    for external_id in HOSTILE_IDS:
+        _scan(platform, external_id=external_id, verdict="real", probability=0.3)
+    _scan(platform, external_id="ok", verdict="real", probability=-0.5)  # a number stays a number
+    response = staff_client.get(reverse("console:scans-csv"), {"platform": str(platform.pk)})
+    text = b"".join(response.streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(HOSTILE_IDS) + 1
+    for line in text.splitlines()[1:]:
+        assert _formula_parts(line) == [], line
+    assert {r["external_id"].replace("'", "") for r in rows} == {i.replace("'", "") for i in HOSTILE_IDS} | {
+        "ok"
+    }
+    assert next(r for r in rows if r["external_id"] == "ok")["probability"] == "-0.5"
 
 
 # -- evidence of real scans ---------------------------------------------------------------------------

@@ -302,6 +302,56 @@ def mjpeg_avi_with_size(avi: bytes, width: int, height: int) -> bytes:
     return bytes(out)
 
 
+def riff_chunk(fourcc: bytes, payload: bytes) -> bytes:
+    """One RIFF chunk: id, little-endian size, payload, a pad byte to an even length."""
+    return fourcc + struct.pack("<I", len(payload)) + payload + (b"\x00" if len(payload) % 2 else b"")
+
+
+def riff_list(kind: bytes, payload: bytes) -> bytes:
+    return riff_chunk(b"LIST", kind + payload)
+
+
+def mjpeg_avi(jpegs: list[bytes], width: int, height: int, fps: int = 25) -> bytes:
+    """An MJPEG AVI packed by hand around the given JPEG frames, which may be of any size: the main
+    header (avih), stream header (strh) and format (BITMAPINFOHEADER) say ``width`` × ``height``
+    whatever the frames are, and an idx1 index lists every frame as a keyframe."""
+    n = len(jpegs)
+    avih = struct.pack("<14I", 1_000_000 // fps, 0, 0, 0x10, n, 0, 1, 0, width, height, 0, 0, 0, 0)
+    # flags, priority, language, initial frames, scale, rate, start, length, buffer, quality, sample, rcFrame
+    fields = (0, 0, 0, 0, 1, fps, 0, n, 0, -1, 0, 0, 0, width, height)
+    strh = b"vidsMJPG" + struct.pack("<IHHIIIIIIiI4h", *fields)
+    strf = struct.pack("<IiiHH4sIiiII", 40, width, height, 1, 24, b"MJPG", width * height * 3, 0, 0, 0, 0)
+    strl = riff_list(b"strl", riff_chunk(b"strh", strh) + riff_chunk(b"strf", strf))
+    hdrl = riff_list(b"hdrl", riff_chunk(b"avih", avih) + strl)
+    movi, index, offset = b"", b"", 4  # idx1 offsets count from the 'movi' list type
+    for frame in jpegs:
+        chunk = riff_chunk(b"00dc", frame)
+        index += b"00dc" + struct.pack("<III", 0x10, offset, len(frame))
+        movi += chunk
+        offset += len(chunk)
+    body = b"AVI " + hdrl + riff_list(b"movi", movi) + riff_chunk(b"idx1", index)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def jpeg_padded(jpeg: bytes, size: int) -> bytes:
+    """The JPEG grown to at least ``size`` bytes by comment (COM) segments after its SOI marker."""
+    out = jpeg
+    while len(out) < size:
+        out = jpeg_with_comment(out, b"\x00" * min(65_533, size - len(out)))
+    return out
+
+
+def mjpeg_avi_growing(side: int, *, small: int = 3, large: int = 2) -> bytes:
+    """The attack of issue 21: a 160×136 header and first frames, then frames of ``side`` × ``side``.
+
+    Their start-of-frame says ``side``² and comment segments make each packet as long as FFmpeg asks
+    of a picture that size (it refuses a packet under 1 byte per 256 pixels as a bomb), so a decoder
+    without a pixel limit allocates the full picture while the file stays small (1/256 byte per pixel)."""
+    frame = encode(picture(160, 136, seed=5), "JPEG", quality=85)  # big enough to carry a watermark
+    big = jpeg_padded(jpeg_with_size(frame, side, side), side * side // 256 + 1024)
+    return mjpeg_avi([frame] * small + [big] * large, 160, 136)
+
+
 def scramble(data: bytes, start: int, seed: int = 1) -> bytes:
     """Random bytes from ``start`` to the end, the header before it kept."""
     rng = np.random.default_rng(seed)
@@ -335,16 +385,7 @@ def _build_media_cases() -> list[MediaCase]:
     webm = video("webm", "libvpx")
 
     # Empty and truncated.
-    add(
-        "zero_bytes",
-        b"",
-        "empty.jpg",
-        "image/jpeg",
-        REJECT,
-        EMPTY,
-        "invalid",
-        note="DRF's FileField calls an empty upload 'invalid' before the service sees it",
-    )
+    add("zero_bytes", b"", "empty.jpg", "image/jpeg", REJECT, EMPTY, note="the same code on every endpoint")
     add("jpeg_magic_only", jpeg[:3], "x.jpg", "image/jpeg", REJECT, CORRUPT)
     add("jpeg_header_only", jpeg[:200], "x.jpg", "image/jpeg", REJECT, CORRUPT)
     add("jpeg_truncated_half", jpeg[: len(jpeg) // 2], "x.jpg", "image/jpeg", REJECT, CORRUPT)
@@ -550,6 +591,18 @@ def _build_media_cases() -> list[MediaCase]:
         REJECT,
         TOO_LARGE,
     )
+    small_frame = encode(picture(64, 48, seed=5), "JPEG", quality=85)
+    add("avi_mjpeg_hand_packed", mjpeg_avi([small_frame] * 6, 64, 48), "x.avi", "video/x-msvideo", ACCEPT)
+    for side in (8_000, 16_000):
+        add(
+            f"avi_mjpeg_frames_grow_to_{side}",
+            mjpeg_avi_growing(side),
+            "x.avi",
+            "video/x-msvideo",
+            REJECT,
+            TOO_LARGE,
+            note="header and first frames 160×136, later frames larger than the pixel limit",
+        )
     add(
         "mp4_ftyp_then_zeros",
         b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000,

@@ -46,7 +46,7 @@ def test_astronaut(detector: Detector, astronaut_jpeg: bytes) -> None:
     assert set(result.timings_ms) >= {"decode", "faces", "classify", "total"}
     assert face.heatmap_png is None
     data = json.loads(json.dumps(result.to_dict()))
-    assert data["kind"] == "image" and data["faces"][0]["heatmap_png_base64"] is None
+    assert data["kind"] == "image" and "heatmap_png_base64" not in data["faces"][0]  # only when made
 
 
 def test_heatmaps(detector: Detector, astronaut_jpeg: bytes) -> None:

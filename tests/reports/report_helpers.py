@@ -7,11 +7,13 @@ on-commit callbacks (the queued re-scans).
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import AbstractBaseUser
 
 from moderation.banks import pdq_of_image
@@ -103,3 +105,17 @@ def reported_post(
         ).item
     assert item is not None, "give at least one reporter"
     return ReviewItem.objects.select_related("platform", "scan").get(pk=item.pk)
+
+
+class CountingPasswordHasher(PBKDF2PasswordHasher):
+    """Django's PBKDF2 hasher (real work: ~0.1 s a check here) that counts the passwords it checks,
+    so a test can tell how many sign-in attempts got as far as a password check."""
+
+    iterations = 100_000
+    checked = 0
+    _lock = threading.Lock()
+
+    def verify(self, password: str, encoded: str) -> bool:
+        with CountingPasswordHasher._lock:
+            CountingPasswordHasher.checked += 1
+        return super().verify(password, encoded)

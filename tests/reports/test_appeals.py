@@ -83,7 +83,12 @@ def test_upheld_appeal_removes_the_auto_tag_and_a_rescan_does_not_tag_again(
 
     with django_capture_on_commit_callbacks(execute=True):
         decided = appeal_decide(
-            item_id=item.pk, user=alice, upheld=True, expected_version=item.version, note="Verified selfie."
+            item_id=item.pk,
+            user=alice,
+            upheld=True,
+            expected_version=item.version,
+            note="Verified selfie.",
+            bank_media=[item.scan.media.get().sha256],  # the appealed picture, ticked on the item page
         )
     assert decided.decision == "appeal_upheld" and decided.allow_listed and decided.hashtags == ["#moon"]
     received = local_server.wait_for_post(5)
@@ -120,8 +125,9 @@ def test_upheld_appeal_of_a_moderator_confirmation_reverses_the_reporters_credit
     item = reported_post(
         hooked, external_id="post-1", image=face_jpeg, reporters=["r1", "r2"], hashtags=["#a"]
     )
+    sha256 = item.scan.media.get().sha256
     confirmed = review_decide(
-        item_id=item.pk, user=alice, decision="confirmed", expected_version=item.version
+        item_id=item.pk, user=alice, decision="confirmed", expected_version=item.version, bank_media=[sha256]
     )
     assert confirmed.hashtags == ["#a", "#Deepfake"]
     assert ReporterStats.objects.get(reporter_id="r1").agreed == 1
@@ -130,7 +136,13 @@ def test_upheld_appeal_of_a_moderator_confirmation_reverses_the_reporters_credit
     appeal_item = ReviewItem.objects.get(pk=appeal["id"])
     assert appeal_item.appeal_of == confirmed and appeal_item.category == confirmed.category
     with django_capture_on_commit_callbacks(execute=True):
-        appeal_decide(item_id=appeal_item.pk, user=bob, upheld=True, expected_version=appeal_item.version)
+        appeal_decide(
+            item_id=appeal_item.pk,
+            user=bob,
+            upheld=True,
+            expected_version=appeal_item.version,
+            bank_media=[sha256],
+        )
     data = json.loads(local_server.wait_for_post(5).body)["data"]
     assert data["hashtags"] == ["#a"] and data["remove_hashtags"] == ["#Deepfake"]
     assert data["appeal_of"] == str(confirmed.pk)

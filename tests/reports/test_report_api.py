@@ -181,8 +181,9 @@ def test_a_failure_after_the_media_is_stored_removes_the_files(
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(Report.objects, "create", broken)
-    with pytest.raises(RuntimeError):
-        _report(api, media=upload("p.jpg", face_jpeg))
+    api.raise_request_exception = False
+    response = _report(api, media=upload("p.jpg", face_jpeg))
+    assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"  # JSON
     assert stored_files(media_root) == []
     assert not Scan.objects.exists() and not ReviewItem.objects.exists()
 

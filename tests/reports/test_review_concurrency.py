@@ -50,18 +50,20 @@ def test_simultaneous_decisions_have_one_winner(platform: Platform, face_jpeg: b
     for round_ in range(3):  # a few rounds: the outcome must never depend on timing
         item = reported_post(platform, external_id=f"post-{round_}", image=face_jpeg, probability=0.3)
         item_id = item.pk  # bound per round (the lambdas run in this iteration only)
+        shown = [item.scan.media.get().sha256]
         results = _race(
             [
-                lambda item_id=item_id: review_decide(
-                    item_id=item_id, user=alice, decision="confirmed", expected_version=1
+                lambda item_id=item_id, shown=shown: review_decide(
+                    item_id=item_id, user=alice, decision="confirmed", expected_version=1, bank_media=shown
                 ),
-                lambda item_id=item_id: review_decide(
+                lambda item_id=item_id, shown=shown: review_decide(
                     item_id=item_id,
                     user=bob,
                     decision="dismissed",
                     expected_version=1,
                     allow_bank=True,
                     note="n",
+                    bank_media=shown,
                 ),
             ]
         )

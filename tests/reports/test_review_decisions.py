@@ -132,6 +132,7 @@ def test_confirm_tags_banks_notifies_and_credits_reporters(
             expected_version=item.version,
             takedown=True,
             note="Same face as a known celebrity swap.",
+            bank_media=[media.sha256],  # what the item page showed and the moderator ticked
         )
     assert len(callbacks) == 1  # the webhook only
     assert decided.status == "resolved" and decided.decision == "confirmed" and decided.decided_by == alice
@@ -167,7 +168,7 @@ def test_confirm_tags_banks_notifies_and_credits_reporters(
     )
     assert (
         "takedown requested" in entry.description
-        and "1 media into the known-deepfake bank" in entry.description
+        and "1 media into the shared known-deepfake bank" in entry.description
     )
 
 
@@ -177,7 +178,13 @@ def test_confirm_does_not_duplicate_a_bank_entry(
     first = _item(platform, face_jpeg, post="a")
     second = _item(platform, face_jpeg, post="b")  # the same picture reposted
     for item in (first, second):
-        review_decide(item_id=item.pk, user=alice, decision="confirmed", expected_version=item.version)
+        review_decide(
+            item_id=item.pk,
+            user=alice,
+            decision="confirmed",
+            expected_version=item.version,
+            bank_media=[item.scan.media.get().sha256],
+        )
     assert BankEntry.objects.filter(bank="known_fake").count() == 1
 
 
@@ -220,11 +227,16 @@ def test_dismiss_low_score_without_note_and_allow_bank_when_asked(
     assert item.score < 60
     with django_capture_on_commit_callbacks(execute=True):
         decided = review_decide(
-            item_id=item.pk, user=alice, decision="dismissed", expected_version=item.version, allow_bank=True
+            item_id=item.pk,
+            user=alice,
+            decision="dismissed",
+            expected_version=item.version,
+            allow_bank=True,
+            bank_media=[item.scan.media.get().sha256],
         )
     assert decided.allow_listed
     entry = BankEntry.objects.get()
-    assert entry.bank == "allow" and entry.platform is None
+    assert entry.bank == "allow" and entry.platform == hooked  # the platform's own allow bank
     data = json.loads(local_server.wait_for_post(5).body)["data"]
     assert data["decision"] == "dismissed" and data["hashtags"] == ["#moon"] and data["add_hashtags"] == []
     assert data["takedown"] is False
@@ -388,6 +400,7 @@ def test_other_platforms_reporter_records_are_separate(face_jpeg: bytes, alice: 
     one, two = PlatformFactory(), PlatformFactory()
     item = _item(one, face_jpeg, reporters=["same-id"])
     review_decide(item_id=item.pk, user=alice, decision="confirmed", expected_version=item.version)
-    assert ReporterStats.objects.get().platform == one
+    assert ReporterStats.objects.get(agreed=1).platform == one
     other = _item(two, face_jpeg, reporters=["same-id"])
-    assert not ReporterStats.objects.filter(platform=two).exists() and other.distinct_reporters == 1
+    # two's counter row for the reporter (the lock of report intake) holds no decision of one's
+    assert ReporterStats.objects.get(platform=two).decided == 0 and other.distinct_reporters == 1

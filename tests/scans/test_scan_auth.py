@@ -101,8 +101,11 @@ def test_each_platform_gets_a_distinct_webhook_secret() -> None:
     assert a.webhook_secret.startswith("whsec_") and a.webhook_secret != b.webhook_secret
 
 
-def test_demo_setup_prints_a_working_key_and_admin_login(settings) -> None:
+def test_demo_setup_prints_a_working_key_and_admin_login(
+    settings, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings.DEBUG = True
+    monkeypatch.setenv("DEMO_SECRET_FILE", str(tmp_path / "demo-secret"))
     out = io.StringIO()
     call_command("demo_setup", stdout=out)
     text = out.getvalue()
@@ -112,5 +115,10 @@ def test_demo_setup_prints_a_working_key_and_admin_login(settings) -> None:
     from django.test import Client
 
     assert Client().login(username="admin", password=password)
-    call_command("demo_setup", stdout=io.StringIO())  # run again: the previous demo key is revoked
+    again = io.StringIO()
+    call_command("demo_setup", stdout=again)  # run again: the same demo key keeps working
+    assert again.getvalue().split("Demo API key: ")[1].split()[0] == raw
+    assert with_key(raw).get(SCANS).status_code == 200
+    (tmp_path / "demo-secret").unlink()  # a new secret: new credentials, the old key revoked
+    call_command("demo_setup", stdout=io.StringIO())
     assert with_key(raw).get(SCANS).status_code == 401

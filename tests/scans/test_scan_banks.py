@@ -105,8 +105,10 @@ def test_global_moderator_entry_applies_to_every_platform_without_revealing_its_
     other_scan = (
         client_for(other).post(SCANS, {"media": upload("o.jpg", face_jpeg)}, format="multipart").json()
     )
-    bank_entry_from_scan_media(
-        bank=BankEntry.Bank.KNOWN_FAKE, scan_media=ScanMedia.objects.get(scan_id=other_scan["id"])
+    bank_entry_from_scan_media(  # shared: a confirmation on a platform that shares them
+        bank=BankEntry.Bank.KNOWN_FAKE,
+        scan_media=ScanMedia.objects.get(scan_id=other_scan["id"]),
+        platform=None,
     )
     body = api.post(SCANS, {"media": upload("re.jpg", reuploaded(astronaut))}, format="multipart").json()
     assert body["verdict"] == "fake" and body["decided_by"] == "bank"
@@ -124,8 +126,8 @@ def test_allow_bank_suppresses_retagging(
         SCANS, {"media": upload("p.jpg", face_jpeg), "hashtags": ["#a"]}, format="multipart"
     ).json()
     assert first["verdict"] == "fake" and first["hashtags"] == ["#a", "#Deepfake"]
-    bank_entry_from_scan_media(
-        bank=BankEntry.Bank.ALLOW, scan_media=ScanMedia.objects.get(scan_id=first["id"])
+    bank_entry_from_scan_media(  # a clearing on this platform's post: its own allow bank
+        bank=BankEntry.Bank.ALLOW, scan_media=ScanMedia.objects.get(scan_id=first["id"]), platform=platform
     )
 
     body = api.post(
@@ -135,3 +137,21 @@ def test_allow_bank_suppresses_retagging(
     assert body["decided_by"] == "bank" and body["reasons"] == ["allow_listed"]
     assert body["hashtags"] == ["#a"] and body["tagged"] is False
     assert body["probability"] >= 0.0  # the model's score is still reported
+
+
+def test_the_same_known_fake_twice_is_one_entry_and_deleting_it_unflags_the_photo(
+    api: APIClient, real_by_model: Platform, face_jpeg: bytes, astronaut: np.ndarray
+) -> None:
+    first = api.post(KNOWN, {"media": upload("fake.jpg", face_jpeg), "note": "first"}, format="multipart")
+    assert first.status_code == 201, first.content
+    again = api.post(KNOWN, {"media": upload("again.jpg", face_jpeg), "note": "again"}, format="multipart")
+    assert again.status_code == 200 and again.json() == first.json()  # the existing entry, unchanged
+    scan = api.post(SCANS, {"media": upload("p.jpg", face_jpeg)}, format="multipart").json()
+    by_scan = api.post(KNOWN, {"scan_id": scan["id"], "media_index": 0}, format="json")
+    assert by_scan.status_code == 200 and by_scan.json()["id"] == first.json()["id"]
+    assert len(api.get(KNOWN).json()["results"]) == 1
+    assert BankEntry.objects.filter(platform=real_by_model).count() == 1
+
+    assert api.delete(f"{KNOWN}/{first.json()['id']}").status_code == 204
+    after = api.post(SCANS, {"media": upload("re.jpg", reuploaded(astronaut))}, format="multipart").json()
+    assert after["verdict"] != "fake" and after["known_deepfake_matches"] == []

@@ -11,6 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 from django import forms
+from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from detection.errors import DetectionError
 from detection.imaging import load_image
+from detection.video import read_frame
 from generation.models import Generation, MediaKind
 from generation.selectors import GENERATION_ID_PATTERN, generation_log, generation_number
 from moderation.errors import ApplicationError
@@ -75,14 +77,7 @@ def _storage_key(generation: Generation, role: str) -> tuple[str, str, str]:
 
 def _first_frame(key: str, fmt: str) -> np.ndarray:
     with media_local_path(key, f".{fmt}") as local:
-        capture = cv2.VideoCapture(str(local))
-        try:
-            ok, bgr = capture.read()
-        finally:
-            capture.release()
-    if not ok or bgr is None:
-        raise ApplicationError("corrupt_media", "The video's first frame could not be decoded.", status=422)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return read_frame(local, 0, max_pixels=settings.FAKEME_GENERATION["MAX_PIXELS"])
 
 
 def _thumbnail(key: str, kind: str, fmt: str) -> bytes:

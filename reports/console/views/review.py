@@ -13,12 +13,12 @@ from django.urls import reverse
 
 from moderation.errors import ApplicationError
 from reports.console.access import action_view, allow, back_url, error_page, staff_required
-from reports.console.evidence import scan_evidence
+from reports.console.evidence import item_evidence
 from reports.console.forms import BulkDecisionForm, DecisionForm, QueueFilterForm, VersionForm
 from reports.console.review_history import history_events
 from reports.console.selectors import console_scan_get
 from reports.models import ReporterStats, ReviewItem
-from reports.selectors import review_item_get, review_item_history, review_queue
+from reports.selectors import review_item_get, review_item_history, review_item_media, review_queue
 from reports.services.priority import reporter_trust, review_score_breakdown
 from reports.services.review import review_bulk_decide, review_claim, review_decide, review_release
 
@@ -75,6 +75,8 @@ def queue(request: HttpRequest) -> HttpResponse:
             "item": item,
             "mine": item.assignee_id == request.user.pk,
             "note_required": item.kind == ReviewItem.Kind.REPORT and item.score >= note_min,
+            # An item may have no scan yet (reported before any scan, re-scan still queued or failed).
+            "threshold": item.scan.threshold if item.scan is not None else None,
         }
         for item in page.object_list
     ]
@@ -161,7 +163,8 @@ def item_detail(request: HttpRequest, item_id: str) -> HttpResponse:
     context = {
         "item": item,
         "scan": scan,
-        "evidence": scan_evidence(scan) if scan else [],
+        # every distinct media sent for the post, whatever its scan's state: what a decision may bank
+        "evidence": item_evidence(review_item_media(item=item)),
         "reports": _reports_with_accuracy(item),
         "breakdown": review_score_breakdown(item),
         "history": history_events(review_item_history(item=item)),
@@ -218,6 +221,7 @@ def item_decide(request: HttpRequest, item_id: str) -> HttpResponse:
         note=data["note"],
         takedown=data["takedown"] and decision == Decision.CONFIRMED,
         allow_bank=data["allow_bank"] and decision == Decision.DISMISSED,
+        bank_media=data["bank_media"],
     )
     label = _PAST.get(Decision(decision), decision) if decision in Decision.values else decision
     extras = []

@@ -178,4 +178,15 @@
       ev.preventDefault();
     }
   });
+
+  /* -- "Go back" links: the previous page when there is one (a script file: the console's CSP allows
+   * no javascript: URL), else the link's own target ------------------------------------------ */
+  $all("a[data-history-back]").forEach(function (link) {
+    link.addEventListener("click", function (ev) {
+      if (window.history.length > 1) {
+        ev.preventDefault();
+        window.history.back();
+      }
+    });
+  });
 })();

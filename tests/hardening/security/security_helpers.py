@@ -143,7 +143,7 @@ def build_world(face_jpeg: bytes, other_jpeg: bytes) -> World:
         scan_id=scan.pk,
     ).report  # fmt: skip
     appeal = appeal_create(platform=a, external_post_id="a-post", appellant_id="author-a", statement="Mine.")
-    known_fake = known_fake_submit(platform=a, scan_id=scan.pk)
+    known_fake = known_fake_submit(platform=a, scan_id=scan.pk).entry
 
     media = media_from_bytes(face_jpeg, original_name="face.jpg")
     generation = Generation(
