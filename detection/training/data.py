@@ -1,7 +1,8 @@
 """Training and validation samples: preloaded face crops, on-the-fly self-blends, one pipeline.
 
-Every image, real or fake, passes decode -> crop -> resize -> JPEG re-encode at a random
-quality in [60, 100], so the file format of a source can never reveal its label.
+Every image, real or fake, passes decode -> crop -> resize -> (random degradations, drawn alike
+for both classes) -> JPEG re-encode at a random quality in [60, 100], so neither the file format
+nor the image quality of a source can reveal its label.
 """
 
 from __future__ import annotations
@@ -15,12 +16,19 @@ import torch
 
 from detection.faces import square_box
 from detection.model import IMAGENET_MEAN, IMAGENET_STD
+from detection.training.augment import degrade
+from detection.training.augment import jpeg as _jpeg
 from detection.training.sbi import boundary_map, self_blend
 from detection.training.sources import Sample
 
 PRECROP_MARGIN = 1.6  # stored crops keep room around the 1.3 crop for jitter
-PRECROP_SIZE = 168
+PRECROP_SIZE = 168  # enough for inputs up to 136 px; larger inputs ask for precrop_size_for(size)
 BOUNDARY_STRIDE = 8
+
+
+def precrop_size_for(input_size: int) -> int:
+    """Stored crop side that holds the 1.3-margin input crop at ``input_size`` without upscaling."""
+    return max(PRECROP_SIZE, int(np.ceil(input_size * PRECROP_MARGIN / 1.3)))
 
 
 @dataclass
@@ -30,26 +38,20 @@ class FaceCrop:
     sample: Sample
 
 
-def load_crop(sample: Sample) -> FaceCrop | None:
+def load_crop(sample: Sample, precrop_size: int = PRECROP_SIZE) -> FaceCrop | None:
     bgr = cv2.imread(sample.path, cv2.IMREAD_COLOR)
     if bgr is None or sample.box is None or sample.landmarks is None:
         return None
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     x1, y1, x2, y2 = square_box(sample.box, PRECROP_MARGIN)
     side = x2 - x1
-    scale = PRECROP_SIZE / side
+    scale = precrop_size / side
     m = np.array([[scale, 0, -x1 * scale], [0, scale, -y1 * scale]], np.float32)
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    crop = cv2.warpAffine(rgb, m, (PRECROP_SIZE, PRECROP_SIZE), flags=interp, borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpAffine(rgb, m, (precrop_size, precrop_size), flags=interp, borderMode=cv2.BORDER_REPLICATE)
     pts = np.asarray(sample.landmarks, np.float64)
     pts = pts * scale + m[:, 2]
     return FaceCrop(crop, pts.astype(np.float32), sample)
-
-
-def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def _final_crop(img: np.ndarray, size: int, rng: np.random.Generator | None, interp: int) -> np.ndarray:
@@ -77,8 +79,9 @@ class Item:
 class ItemFactory:
     """Builds items with one jitter applied identically to image and blend mask."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, degrade_p: float = 0.0) -> None:
         self.size = size
+        self.degrade_p = degrade_p  # share of training items given random degradations
 
     def build(
         self, crop: FaceCrop, rng: np.random.Generator, *, blend: bool, hardness: float, augment: bool
@@ -102,13 +105,20 @@ class ItemFactory:
         if augment and rng.random() < 0.5:
             image = image[:, ::-1]
             boundary = boundary[:, ::-1]
+        if augment and self.degrade_p > 0:
+            image = degrade(np.ascontiguousarray(image), rng, self.degrade_p)
         image = _jpeg(np.ascontiguousarray(image), int(rng.integers(60, 101)))
         return Item(image, label, np.ascontiguousarray(boundary), has_boundary)
 
 
-def to_tensors(items: Sequence[Item]) -> dict[str, torch.Tensor]:
+def to_tensors(
+    items: Sequence[Item],
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> dict[str, torch.Tensor]:
+    """Stack items, normalised with the model's own ``mean``/``std`` (its card's)."""
     images = np.stack([it.image for it in items]).astype(np.float32) / 255.0
-    images = (images - np.array(IMAGENET_MEAN, np.float32)) / np.array(IMAGENET_STD, np.float32)
+    images = (images - np.array(mean, np.float32)) / np.array(std, np.float32)
     x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
     return {
         "x": x,

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score, roc_curve
 
-from detection.model import FakeMENet
+from detection.model import IMAGENET_MEAN, IMAGENET_STD, FakeMENet, ModelCard
 from detection.training.data import FaceCrop, ItemFactory, to_tensors
 
 
@@ -21,13 +21,20 @@ class EvalSet:
     fakes: list[FaceCrop] = field(default_factory=list)
     blend: bool = False
     seed: int = 0
-    _cache: dict[tuple[int, int], tuple[torch.Tensor, np.ndarray, list[FaceCrop]]] = field(
+    _cache: dict[tuple, tuple[torch.Tensor, np.ndarray, list[FaceCrop]]] = field(
         default_factory=dict, repr=False
     )
 
-    def tensors(self, size: int, limit: int = 0) -> tuple[torch.Tensor, np.ndarray, list[FaceCrop]]:
-        """Deterministic items (fixed blends, fixed JPEG qualities), built once per size."""
-        key = (size, limit)
+    def tensors(
+        self,
+        size: int,
+        limit: int = 0,
+        mean: tuple[float, ...] = IMAGENET_MEAN,
+        std: tuple[float, ...] = IMAGENET_STD,
+    ) -> tuple[torch.Tensor, np.ndarray, list[FaceCrop]]:
+        """Deterministic items (fixed blends, fixed JPEG qualities), built once per size and
+        normalisation (a model's card's ``mean``/``std``)."""
+        key = (size, limit, tuple(mean), tuple(std))
         if key not in self._cache:
             reals = self.reals[:limit] if limit else self.reals
             fakes = reals if self.blend else (self.fakes[:limit] if limit else self.fakes)
@@ -55,7 +62,7 @@ class EvalSet:
                     )
                 )
                 sources.append(crop)
-            batch = to_tensors(items)
+            batch = to_tensors(items, mean, std)
             self._cache[key] = (batch["x"], batch["y"].numpy(), sources)
         return self._cache[key]
 
@@ -78,31 +85,44 @@ def build_eval_sets(crops: list[FaceCrop], seed: int) -> list[EvalSet]:
 
 @torch.inference_mode()
 def predict_logits(
-    model: FakeMENet, x: torch.Tensor, batch_size: int = 64, *, flip: bool = False
+    model: FakeMENet,
+    x: torch.Tensor,
+    batch_size: int = 64,
+    *,
+    flip: bool = False,
+    device: torch.device | None = None,
 ) -> np.ndarray:
     """Raw logits; with ``flip`` the mean over each image and its mirror (the card's
     ``test_time_flip``, as the service scores)."""
     model.eval()
+    device = device or next(model.parameters()).device
     out = []
     for i in range(0, len(x), batch_size):
-        xb = x[i : i + batch_size]
+        xb = x[i : i + batch_size].to(device)
         logit = model(xb)[0].float()
         if flip:
             logit = (logit + model(xb.flip(3))[0].float()) / 2
-        out.append(logit)
+        out.append(logit.cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 
 def evaluate(
-    model: FakeMENet, sets: list[EvalSet], size: int, limit: int = 0, threads: int = 2
+    model: FakeMENet,
+    sets: list[EvalSet],
+    size: int,
+    limit: int = 0,
+    threads: int = 2,
+    card: ModelCard | None = None,
+    device: torch.device | None = None,
 ) -> dict[str, float]:
     torch.set_num_threads(threads)
+    norm = {"mean": tuple(card.mean), "std": tuple(card.std)} if card is not None else {}
     metrics: dict[str, float] = {}
     for s in sets:
-        x, y, _ = s.tensors(size, limit)
+        x, y, _ = s.tensors(size, limit, **norm)
         if len(set(y.tolist())) < 2:
             continue
-        logits = predict_logits(model, x)
+        logits = predict_logits(model, x, device=device)
         metrics[f"{s.name}_auc"] = float(roc_auc_score(y, logits))
         metrics[f"{s.name}_acc"] = float(((logits > 0) == (y > 0.5)).mean())
     return metrics

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
 from detection.model import FakeMENet, ModelCard
+from detection.training.crosssource import cross_source_markdown
 from detection.training.evaluate import (
     EvalSet,
     binary_report,
@@ -35,30 +37,98 @@ def _calib_half(crop_path: str) -> bool:
 
 
 def final_evaluation(
-    model: FakeMENet, card: ModelCard, sets: list[EvalSet], max_fpr: float | None = None
+    model: FakeMENet,
+    card: ModelCard,
+    sets: list[EvalSet],
+    max_fpr: float | None = None,
+    *,
+    review_fpr: float | None = None,
+    calibration: str = "temperature",
+    cap_east_asian: bool = False,
 ) -> dict[str, Any]:
+    """Score the validation sets and fit calibration and thresholds (see :func:`score_halves`);
+    ``cap_east_asian``: the false-alarm caps are measured on East Asian reals only."""
     size = card.input_size
     collected: dict[str, dict[str, Any]] = {}
     for s in sets:
-        x, y, sources = s.tensors(size)
+        x, y, sources = s.tensors(size, 0, tuple(card.mean), tuple(card.std))
         logits = predict_logits(model, x, flip=card.test_time_flip)
         calib = np.array([_calib_half(c.sample.path) for c in sources])
         collected[s.name] = {"logits": logits, "y": y, "calib": calib, "sources": sources}
-    return score_halves(collected, max_fpr)
+        if cap_east_asian:
+            collected[s.name]["cap"] = np.array([c.sample.east_asian for c in sources])
+    return score_halves(collected, max_fpr, review_fpr=review_fpr, calibration=calibration)
 
 
-def score_halves(collected: dict[str, dict[str, Any]], max_fpr: float | None = None) -> dict[str, Any]:
+def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Platt scaling as (T, b): P = sigmoid(logit / T + b), by maximum likelihood."""
+    z, y = np.asarray(logits, np.float64), np.asarray(labels, np.float64)
+
+    def nll(params: np.ndarray) -> float:
+        a, b = params
+        s = a * z + b
+        return float(np.mean(np.logaddexp(0.0, s) - y * s))
+
+    start = np.array([1.0 / fit_temperature(z, y), 0.0])
+    a, b = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9}).x
+    return float(1.0 / max(a, 1e-3)), float(b)
+
+
+def _nll(probs: np.ndarray, labels: np.ndarray) -> float:
+    eps = 1e-7
+    return float(-np.mean(labels * np.log(probs + eps) + (1 - labels) * np.log(1 - probs + eps)))
+
+
+def _half_arrays(collected: dict[str, dict[str, Any]], half: Any) -> tuple[np.ndarray, np.ndarray]:
+    logits = np.concatenate([c["logits"][half(c)] for c in collected.values()])
+    labels = np.concatenate([c["y"][half(c)] for c in collected.values()])
+    return logits, labels
+
+
+def choose_calibration(collected: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Temperature or Platt scaling, whichever fitted on the calibration half gives the lower
+    negative log-likelihood on the test half (the only use of the test half for a choice)."""
+    fit_z, fit_y = _half_arrays(collected, lambda c: c["calib"])
+    test_z, test_y = _half_arrays(collected, lambda c: ~c["calib"])
+    t = fit_temperature(fit_z, fit_y)
+    pt, pb = fit_platt(fit_z, fit_y)
+    scores = {
+        "temperature": _nll(sigmoid(test_z / t), test_y),
+        "platt": _nll(sigmoid(test_z / pt + pb), test_y),
+    }
+    method = "platt" if scores["platt"] < scores["temperature"] else "temperature"
+    return {"method": method, "test_nll": scores}
+
+
+def score_halves(
+    collected: dict[str, dict[str, Any]],
+    max_fpr: float | None = None,
+    *,
+    review_fpr: float | None = None,
+    calibration: str = "temperature",
+) -> dict[str, Any]:
     """Fit on the calibration half, report on the test half, and cross-fit both halves.
 
     ``collected`` maps a set's name to its ``logits``, labels ``y``, ``calib`` mask (the
-    calibration half) and crop ``sources``.
+    calibration half), crop ``sources`` and optionally ``cap``, the reals the false-alarm caps
+    are measured on (default: every real). ``calibration``: "temperature", "platt" or "auto"
+    (:func:`choose_calibration`). ``review_fpr``: also fit the lower review threshold.
     """
-    # One temperature for the model, fitted on the calibration halves of all sets together.
-    temperature, threshold = _fit_calibration(collected, lambda c: c["calib"], max_fpr)
+    chosen = choose_calibration(collected) if calibration == "auto" else {"method": calibration}
+    method = chosen["method"]
+    # One calibration for the model, fitted on the calibration halves of all sets together.
+    fit = _fit_calibration(collected, lambda c: c["calib"], max_fpr, review_fpr, method)
+    temperature, threshold, bias = fit["temperature"], fit["threshold"], fit["bias"]
     results: dict[str, Any] = {
         "temperature": temperature,
+        "logit_bias": bias,
+        "calibration": chosen,
         "threshold": threshold,
-        "threshold_rule": threshold_rule(max_fpr),
+        "review_threshold": fit["review_threshold"],
+        # The caps fall back on every real when the split holds no East Asian one.
+        "threshold_rule": threshold_rule(
+            max_fpr, any(np.any(c.get("cap", False) & (c["y"] <= 0.5)) for c in collected.values())
+        ),
         "sets": {},
     }
     # Cross-fitting: the same fit on the test half scores the calibration half, so every image is
@@ -67,14 +137,15 @@ def score_halves(collected: dict[str, dict[str, Any]], max_fpr: float | None = N
     test_labels = np.concatenate([c["y"][~c["calib"]] for c in collected.values()])
     swap = None
     if len(set(test_labels.tolist())) == 2:
-        swap = _fit_calibration(collected, lambda c: ~c["calib"], max_fpr)
-        results["crossfit"] = {"temperature": swap[0], "threshold": swap[1]}
+        other = _fit_calibration(collected, lambda c: ~c["calib"], max_fpr, review_fpr, method)
+        swap = (other["temperature"], other["threshold"], other["bias"])
+        results["crossfit"] = {"temperature": swap[0], "threshold": swap[1], "logit_bias": swap[2]}
     for name, c in collected.items():
         # AUC does not depend on T or the threshold, so it uses the whole validation split;
         # everything that does (accuracy, F1, confusion, subgroups, ECE) uses the test half here,
         # and both halves cross-fitted below.
         logits, y, test = c["logits"], c["y"], ~c["calib"]
-        cal = sigmoid(logits / temperature)
+        cal = sigmoid(logits / temperature + bias)
         rep = binary_report(cal[test], y[test], threshold)
         rep["auc"] = float(roc_auc_score(y, cal))
         rep["n_auc"] = int(len(y))
@@ -87,7 +158,7 @@ def score_halves(collected: dict[str, dict[str, Any]], max_fpr: float | None = N
             rep["subgroups"] = _subgroups(sources, cal[test], y[test], threshold)
             rep["false_alarms"] = _false_alarms(sources, cal[test], y[test], threshold)
         if swap is not None:
-            probs = np.where(c["calib"], sigmoid(logits / swap[0]), cal)
+            probs = np.where(c["calib"], sigmoid(logits / swap[0] + swap[2]), cal)
             cuts = np.where(c["calib"], swap[1], threshold)
             both: dict[str, Any] = {
                 "n": int(len(y)),
@@ -103,13 +174,28 @@ def score_halves(collected: dict[str, dict[str, Any]], max_fpr: float | None = N
 
 
 def _fit_calibration(
-    collected: dict[str, dict[str, Any]], half: Any, max_fpr: float | None
-) -> tuple[float, float]:
-    """Temperature and decision threshold fitted on one half (``half(c)`` picks it) of all sets."""
-    logits = np.concatenate([c["logits"][half(c)] for c in collected.values()])
-    labels = np.concatenate([c["y"][half(c)] for c in collected.values()])
-    temperature = fit_temperature(logits, labels)
-    return temperature, fit_threshold(sigmoid(logits / temperature), labels, max_fpr=max_fpr)
+    collected: dict[str, dict[str, Any]],
+    half: Any,
+    max_fpr: float | None,
+    review_fpr: float | None = None,
+    method: str = "temperature",
+) -> dict[str, Any]:
+    """Calibration (T, bias) and thresholds fitted on one half (``half(c)`` picks it) of all sets."""
+    logits, labels = _half_arrays(collected, half)
+    cap = np.concatenate([c.get("cap", np.ones(len(c["y"]), bool))[half(c)] for c in collected.values()])
+    if method == "platt":
+        temperature, bias = fit_platt(logits, labels)
+    else:
+        temperature, bias = fit_temperature(logits, labels), 0.0
+    probs = sigmoid(logits / temperature + bias)
+    capped = (labels <= 0.5) & cap
+    threshold = fit_threshold(probs, labels, max_fpr=max_fpr, cap_mask=capped)
+    review = None
+    if review_fpr is not None:
+        review = min(
+            threshold, fit_threshold(probs, labels, max_fpr=review_fpr, cap_mask=capped, youden=False)
+        )
+    return {"temperature": temperature, "bias": bias, "threshold": threshold, "review_threshold": review}
 
 
 def _calibration_error(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -124,7 +210,14 @@ def _calibration_error(probs: np.ndarray, labels: np.ndarray) -> dict[str, float
     }
 
 
-def fit_threshold(probs: np.ndarray, labels: np.ndarray, max_fpr: float | None = None) -> float:
+def fit_threshold(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    max_fpr: float | None = None,
+    *,
+    cap_mask: np.ndarray | None = None,
+    youden: bool = True,
+) -> float:
     """Decision threshold on the calibration half: Youden's J, raised until at most ``max_fpr`` of reals
     are flagged.
 
@@ -132,28 +225,31 @@ def fit_threshold(probs: np.ndarray, labels: np.ndarray, max_fpr: float | None =
     shifts), so 0.5 on the calibrated probability trades far more misses than false alarms;
     J weighs both error kinds equally whatever the class balance. A tagging product pays more
     for a false alarm on a real post than for a miss (users can still report), so the
-    false-positive cap, when given, wins over J.
+    false-positive cap, when given, wins over J. ``cap_mask`` names the reals the cap is measured
+    on (the product's East Asian users); ``youden=False``: the cap alone (the review threshold).
     """
     pos, neg = labels > 0.5, labels <= 0.5
     if not pos.any() or not neg.any():
         return 0.5  # one class only (a tiny run): nothing to trade off
     order = np.unique(np.round(probs, 4))
-    best, best_j = 0.5, -1.0
-    for t in order:
+    best, best_j = (0.5, -1.0) if youden else (float(order[0]), 2.0)
+    for t in order if youden else ():
         j = (probs[pos] >= t).mean() - (probs[neg] >= t).mean()
         if j > best_j:
             best, best_j = float(t), float(j)
+    capped_reals = neg if cap_mask is None or not np.any(cap_mask) else np.asarray(cap_mask, bool)
     if max_fpr is not None:
-        capped = [float(t) for t in order if (probs[neg] >= t).mean() <= max_fpr]
+        capped = [float(t) for t in order if (probs[capped_reals] >= t).mean() <= max_fpr]
         if capped:
             best = max(best, min(capped))
     return best
 
 
-def threshold_rule(max_fpr: float | None) -> str:
+def threshold_rule(max_fpr: float | None, east_asian: bool = False) -> str:
     if max_fpr is None:
         return "Youden's J on the calibration half"
-    return f"Youden's J on the calibration half, raised to flag at most {max_fpr:.1%} of its reals"
+    whose = "East Asian reals" if east_asian else "reals"
+    return f"Youden's J on the calibration half, raised to flag at most {max_fpr:.1%} of its {whose}"
 
 
 def _subgroups(
@@ -226,7 +322,10 @@ def card_metrics(results: dict[str, Any]) -> dict[str, Any]:
     """The results without plotting arrays, for the JSON model card."""
     return {
         "temperature": results["temperature"],
+        "logit_bias": results.get("logit_bias", 0.0),
+        "calibration": results.get("calibration", {"method": "temperature"}),
         "threshold": results["threshold"],
+        "review_threshold": results.get("review_threshold"),
         "sets": {
             n: {k: v for k, v in r.items() if not k.startswith("_")} for n, r in results["sets"].items()
         },
@@ -298,8 +397,36 @@ def write_model_card_md(
     weights_file: Path,
     extra: dict[str, Any] | None = None,
     generated_by: str = "train_detector",
+    cross_source: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     sets = results["sets"]
+    pretrained = card.training.get("pretrained")
+    origin = (
+        f"fine-tuned from ImageNet weights (`{pretrained['file']}`, {pretrained['loaded']} backbone tensors)"
+        if pretrained
+        else "trained from scratch"
+    )
+    if card.logit_bias:
+        calibration = (
+            f"P(fake) = sigmoid(logit / T + b), T = {card.temperature:.4f}, b = {card.logit_bias:.4f} "
+            "(Platt scaling"
+        )
+    else:
+        calibration = f"P(fake) = sigmoid(logit / T), T = {card.temperature:.4f} (temperature scaling"
+    chosen = results.get("calibration", {})
+    if "test_nll" in chosen:
+        nll = chosen["test_nll"]
+        calibration += (
+            f", chosen over the other on the test half's NLL: temperature {nll['temperature']:.4f}, "
+            f"Platt {nll['platt']:.4f}"
+        )
+    calibration += ")"
+    review = (
+        f"; review threshold {card.review_threshold:.4f} (the uncertain band, flags at most "
+        "5 % of the same reals)"
+        if card.review_threshold is not None
+        else ""
+    )
     lines = [
         f"# Model card: {card.name} {card.version}",
         "",
@@ -310,14 +437,19 @@ def write_model_card_md(
         "on the other half, and again on both halves cross-fitted (each half scored by the other's fit). "
         "ROC AUC depends on neither, so it uses the whole split.",
         "",
+    ]
+    if cross_source:
+        lines += cross_source_markdown(cross_source) + [""]
+    lines += [
         "## Model",
-        f"- Architecture: timm `{card.architecture}` from scratch (no pretrained weights here), "
+        f"- Architecture: timm `{card.architecture}`, {origin}, "
         "one logit, plus a boundary head on the stride-8 stage predicting the blending boundary "
         "`4·M·(1−M)`.",
         f"- Input: {card.input_size}×{card.input_size} face crop (square MTCNN box × {card.crop_margin}), "
         f"mean {list(card.mean)}, std {list(card.std)}.",
-        f"- Calibration: P(fake) = sigmoid(logit / T), T = {card.temperature:.4f}; decision threshold "
-        f"{card.threshold:.4f} ({results.get('threshold_rule', threshold_rule(None))}).",
+        f"- Calibration: {calibration}; tag threshold "
+        f"{card.threshold:.4f} ({results.get('threshold_rule', threshold_rule(None))}){review}.",
+        f"- Video: default aggregate `{card.video_aggregation}` (chosen on the train-role clips).",
         "- Scoring: "
         + (
             "mean logit of the crop and its mirror image (`test_time_flip`), here and in the service."
@@ -405,7 +537,16 @@ def write_model_card_md(
         f"{int(100 * cfg.get('curriculum_until', 0))} % of steps; AdamW lr {cfg.get('lr')} "
         f"(warm-up, cosine), weight decay {cfg.get('weight_decay')}; EMA 0.998; boundary loss weight "
         f"{cfg.get('boundary_weight')}; reals drawn more often by group: {_group_weights(cfg)}.",
-        "- Every image: decode → crop → resize → JPEG re-encode at random quality 60–100.",
+        "- Every image: decode → crop → resize → "
+        + (
+            f"random degradations for {cfg['degrade_p']:.0%} of them (skin smoothing, resampling, double "
+            "JPEG, blur, noise, sharpening, colour casts, grayscale, screenshots), reals and fakes alike → "
+            if cfg.get("degrade_p")
+            else ""
+        )
+        + "JPEG re-encode at random quality 60–100.",
+        f"- Sources drawn with a share ∝ size^{cfg.get('source_temper', 1.0)}; "
+        "each fake source is its own pool.",
         f"- Seed {cfg.get('seed')}; checkpoints every {cfg.get('checkpoint_every')} steps (resumable).",
         "",
     ]

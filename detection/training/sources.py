@@ -28,6 +28,13 @@ class Sample:
     age: int | None = None
     box: tuple[float, float, float, float] | None = None
     landmarks: tuple[tuple[float, float], ...] | None = None
+    source: str = ""  # the catalogued source folder (e.g. "faces-real/utkface"), else the folder's name
+    source_east_asian: bool = False  # the catalog says everyone in the source is Korean/East Asian
+
+    @property
+    def east_asian(self) -> bool:
+        """UTKFace's race label when it has one, else the source's catalogued people."""
+        return self.race == "asian" if self.race is not None else self.source_east_asian
 
     @property
     def age_band(self) -> str | None:
@@ -59,7 +66,9 @@ def _dhash(path: Path) -> str:
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
 
 
-def scan_folder(folder: Path, label: int, kind: str) -> list[Sample]:
+def scan_folder(
+    folder: Path, label: int, kind: str, source: str = "", east_asian: bool = False
+) -> list[Sample]:
     """Every image below ``folder``. UTKFace carries no identity ids, so the identity group is
     the near-duplicate hash of the image (exact re-uploads of one photo share it) joined
     with the capture-time prefix and the labelled age/gender/race: photos of one person taken
@@ -71,7 +80,19 @@ def scan_folder(folder: Path, label: int, kind: str) -> list[Sample]:
             group = f"utk:{age}_{gender}_{race}_{stamp[:12]}"
         else:
             group = f"{kind}:{path.stem}"
-        samples.append(Sample(str(path), label, kind, group, race, gender, age))
+        samples.append(
+            Sample(
+                str(path),
+                label,
+                kind,
+                group,
+                race,
+                gender,
+                age,
+                source=source or folder.name,
+                source_east_asian=east_asian,
+            )
+        )
     # Merge groups of near-identical images (same dHash) so duplicates never cross the split.
     by_hash: dict[str, str] = {}
     for s in samples:

@@ -72,7 +72,7 @@ def test_json_and_pictures(inputs: dict[str, Path], tmp_path: Path) -> None:
     assert photo["files"] == [str(heat_dir / "astronaut.face0.png")]
     _assert_png(heat_dir / "astronaut.face0.png")
     assert video["kind"] == "video" and video["frames_sampled"] == 6
-    assert video["aggregation"] == "mean" and set(video["aggregate"]) == {"mean", "confident"}
+    assert video["aggregation"] == "mean" and set(video["aggregate"]) == {"mean", "confident", "track_topk"}
     assert video["files"] == [str(time_dir / "moving-face.timeline.png")]
     _assert_png(time_dir / "moving-face.timeline.png")
 

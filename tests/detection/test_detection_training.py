@@ -139,7 +139,7 @@ def _synthetic_bundle(n: int = 6):
         )
         for i in range(n)
     ]
-    return DataBundle(crops, [], crops, [], {})
+    return DataBundle(crops, [], [], {})
 
 
 def test_batches_are_deterministic_for_a_seed() -> None:
@@ -176,7 +176,7 @@ def test_group_weights_set_how_often_each_group_is_drawn() -> None:
         for i, (r, g) in enumerate(people)
     ]
     cfg = TrainConfig(real_dirs=[], group_weights={"black": 2.0, "black/male": 4.0, "asian": 2.0})
-    p = BatchSampler(cfg, DataBundle(crops, [], crops, [], {})).real_p
+    p = BatchSampler(cfg, DataBundle(crops, [], [], {})).real_p
     assert p.tolist() == pytest.approx([4 / 9, 2 / 9, 2 / 9, 1 / 9])
 
 

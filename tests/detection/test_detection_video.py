@@ -110,7 +110,7 @@ def test_frames_without_faces(detector: Detector, tmp_path: Path, face_sprite: n
     empty = write_video(tmp_path / "nobody.mp4", lambda i: blank, 10, fps=10.0)
     nobody = detector.analyze(empty)
     assert nobody.verdict == "not_applicable" and nobody.probability is None
-    assert nobody.aggregate == {"mean": None, "confident": None}
+    assert nobody.aggregate == {"mean": None, "confident": None, "track_topk": None}
     assert Image.open(io.BytesIO(timeline_png(nobody))).format == "PNG"
 
 

@@ -1,9 +1,16 @@
 """``python manage.py make_training_swaps --data DIR --out DIR``: face swaps for detector training.
 
-Writes swaps made by the built-in landmark engine between different people of a UTKFace-style
-folder, for ``train_detector --fake OUT``. Each swap is saved under its *target's* file name, so the
-training split (which groups UTKFace images by the identity fields of their names) puts it on the
-target's side; the source is always drawn from the same side, so no identity crosses the split.
+Writes swaps made by the built-in landmark engine between different people of one or more folders
+of real faces, for ``train_detector --fake OUT``.
+
+- UTKFace-style names (``age_gender_race_time``): two chips are different people when their labels
+  differ. Each swap is saved under its *target's* file name, so the training split (which groups
+  UTKFace images by the identity fields of their names) puts it on the target's side; the source is
+  always drawn from the same side, so no identity crosses the split.
+- Any other folder (Korean celebrity, idol, webcam photos, ...): file names carry no identity, so a
+  source is always taken from *another* folder (another set of people), and targets and sources
+  come only from the training side of the split: a swap can never carry a validation face.
+  These swaps are named ``<folder>__<target name>``.
 """
 
 from __future__ import annotations
@@ -15,15 +22,23 @@ import cv2
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from detection.training.catalog import CatalogError, check_trainable
 from detection.training.sources import Sample, scan_folder, split_by_group
 from generation.landmark import LandmarkSwapper, SwapError
 from generation.landmark.training import training_swap
 
 
+def _utk_named(s: Sample) -> bool:
+    return bool(s.gender and s.race and s.age is not None)
+
+
 def _different_people(a: Sample, b: Sample) -> bool:
-    """UTKFace has no identity ids: call two chips different people when their labels differ."""
+    """No folder here has identity ids: call two UTKFace chips different people when their labels
+    differ, and two faces of other folders different people only when the folders differ."""
     if a.group == b.group:
         return False
+    if not (_utk_named(a) and _utk_named(b)):
+        return a.source != b.source
     if a.gender != b.gender or a.race != b.race:
         return True
     return a.age is not None and b.age is not None and abs(a.age - b.age) >= 10
@@ -38,7 +53,9 @@ class Command(BaseCommand):
     help = "Make face swaps (built-in engine, unmarked) between different people for detector training."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--data", required=True, help="folder of real faces with UTKFace-style names")
+        parser.add_argument(
+            "--data", nargs="+", required=True, help="folders of real faces (UTKFace-style names or any)"
+        )
         parser.add_argument("--out", required=True, help="folder to write the swaps to (kept if present)")
         parser.add_argument("--count", type=int, default=2000, help="swaps to make")
         parser.add_argument("--seed", type=int, default=1234, help="the training seed (same split)")
@@ -46,16 +63,31 @@ class Command(BaseCommand):
         parser.add_argument("--quality", type=int, default=95, help="JPEG quality of the written swaps")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        data, out = Path(options["data"]), Path(options["out"])
-        if not data.is_dir():
-            raise CommandError(f"not a folder: {data}")
-        samples = [s for s in scan_folder(data, 0, "real") if s.gender and s.race and s.age is not None]
-        if len(samples) < 2:
-            raise CommandError("no UTKFace-style images (age_gender_race_time) in that folder")
+        out = Path(options["out"])
+        try:
+            check_trainable(options["data"])  # swaps of evaluation-only faces would leak them into training
+        except CatalogError as exc:
+            raise CommandError(str(exc)) from exc
+        samples: list[Sample] = []
+        for folder in map(Path, options["data"]):
+            if not folder.is_dir():
+                raise CommandError(f"not a folder: {folder}")
+            found = scan_folder(folder, 0, "real", source=folder.name)
+            utk = [s for s in found if _utk_named(s)]
+            # A UTKFace folder keeps only its labelled chips; any other folder is taken whole.
+            samples += utk if utk else found
+        utk_chips = sum(_utk_named(s) for s in samples)
+        other_folders = {s.source for s in samples if not _utk_named(s)}
+        if utk_chips < 2 and len(other_folders) + bool(utk_chips) < 2:
+            raise CommandError(
+                "need UTKFace-style images (age_gender_race_time) or at least two folders of faces"
+            )
         out.mkdir(parents=True, exist_ok=True)
         seed = options["seed"]
         swapper = LandmarkSwapper()
-        sides = split_by_group(samples, options["val_fraction"], options["seed"])
+        train_side, val_side = split_by_group(samples, options["val_fraction"], options["seed"])
+        # Faces without identity labels stay on the training side (see the module docstring).
+        sides = (train_side, [s for s in val_side if _utk_named(s)])
         # Each side gets its share of the swaps, so validation has swaps to be measured on.
         quota = [round(options["count"] * len(side) / len(samples)) for side in sides]
         made = skipped = 0
@@ -66,7 +98,10 @@ class Command(BaseCommand):
             for pos, target in enumerate(targets):
                 if done >= wanted:
                     break
-                dest = out / Path(target.path).name
+                name = Path(target.path).name
+                if not _utk_named(target):
+                    name = f"{target.source}__{Path(name).stem}.jpg"
+                dest = out / name
                 if dest.exists():  # resumable: a rerun keeps what it made
                     done += 1
                     continue

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from detection.training.pipeline import evaluate_weights
 from detection.training.train import TrainConfig
+from moderation.management.commands.train_detector import data_folders
 
 
 class Command(BaseCommand):
@@ -19,14 +20,35 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--weights", required=True, help="a .safetensors file with its .json card")
-        parser.add_argument("--data", nargs="+", required=True, help="folders of real face images")
+        parser.add_argument("--data", nargs="*", default=[], help="folders of real face images")
+        parser.add_argument(
+            "--sources",
+            default=None,
+            metavar="SOURCES.tsv",
+            help="a data catalog: its train folders form the validation split (as train_detector "
+            "--sources did) and its dev-eval folders the cross-source report that leads the card",
+        )
+        parser.add_argument(
+            "--baseline",
+            action="append",
+            default=[],
+            metavar="WEIGHTS",
+            help="weights whose cross-source numbers stand beside these (repeatable)",
+        )
         parser.add_argument("--gan", nargs="*", default=[], help="folders of GAN-made faces")
         parser.add_argument("--fake", nargs="*", default=[], help="folders of other fake faces")
         parser.add_argument("--report", default=None, help="write the Markdown report here")
         parser.add_argument("--seed", type=int, default=1234)
         parser.add_argument("--cache-dir", default=".cache", help="where the face index is cached")
         parser.add_argument("--threads", type=int, default=2)
-        parser.add_argument("--max-fpr", type=float, default=0.02, help="threshold rule (0: Youden's J)")
+        parser.add_argument(
+            "--max-fpr",
+            type=float,
+            default=0.01,
+            help="tag threshold's cap on East Asian reals (0: Youden's J)",
+        )
+        parser.add_argument("--review-fpr", type=float, default=0.05, help="review threshold's cap (0: none)")
+        parser.add_argument("--calibration", choices=("auto", "temperature", "platt"), default="auto")
         parser.add_argument(
             "--recalibrate",
             action="store_true",
@@ -47,17 +69,21 @@ class Command(BaseCommand):
         weights = Path(options["weights"])
         if not weights.is_file() or not weights.with_suffix(".json").is_file():
             raise CommandError(f"weights or their .json card not found: {weights}")
-        for folder in [*options["data"], *options["gan"], *options["fake"]]:
-            if not Path(folder).is_dir():
-                raise CommandError(f"not a folder: {folder}")
+        reals, fakes = data_folders(options)
+        for folder in [*reals, *options["gan"], *fakes, *options["baseline"]]:
+            if not Path(folder).exists():
+                raise CommandError(f"not found: {folder}")
         cfg = TrainConfig(
-            real_dirs=options["data"],
+            real_dirs=reals,
             gan_dirs=options["gan"],
-            fake_dirs=options["fake"],
+            fake_dirs=fakes,
             seed=options["seed"],
             threads=options["threads"],
             max_fpr=options["max_fpr"] or None,
+            review_fpr=options["review_fpr"] or None,
+            calibration=options["calibration"],
             cache_dir=options["cache_dir"],
+            catalog=options["sources"],
         )
         report = Path(options["report"]) if options["report"] else None
         metrics = evaluate_weights(
@@ -68,6 +94,7 @@ class Command(BaseCommand):
             test_time_flip=None if options["test_time_flip"] is None else options["test_time_flip"] == "on",
             version=options["model_version"],
             note=options["note"],
+            baselines=[Path(b) for b in options["baseline"]],
             log=self.stdout.write,
         )
         self.stdout.write(

@@ -45,8 +45,10 @@ class Command(BaseCommand):
         base_card = ModelCard.from_json(card_path_for(base))
         options["sizes"] = options["sizes"] or str(base_card.input_size)
         options["model_version"] = options["model_version"] or f"{base_card.version}+ft"
+        # --init starts a fresh model from ImageNet weights instead of the bundled detector.
+        init_weights = None if options["pretrained"] else str(base)
         cfg = config_from_options(
-            options, real_dirs=[str(real)], fake_dirs=[str(fake)], init_weights=str(base)
+            options, real_dirs=[str(real)], fake_dirs=[str(fake)], init_weights=init_weights
         )
         metrics = train_and_export(cfg, Path(options["out"]), Path(options["report"]), log=self.stdout.write)
         self.stdout.write(

@@ -8,6 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from detection.training.catalog import Catalog, CatalogError, check_trainable
+from detection.training.device import DeviceUnavailable, resolve_device
 from detection.training.pipeline import overfit_check, train_and_export
 from detection.training.train import TrainConfig, parse_group_weights
 
@@ -37,8 +39,28 @@ def add_training_arguments(parser: CommandParser, default_steps: int, default_wa
     parser.add_argument(
         "--max-fpr",
         type=float,
-        default=0.02,
-        help="cap on the share of validation reals the threshold flags (0: Youden's J alone)",
+        default=0.01,
+        help="cap on the share of the calibration half's East Asian reals the tag threshold flags "
+        "(all reals when it has none; 0: Youden's J alone)",
+    )
+    parser.add_argument(
+        "--review-fpr",
+        type=float,
+        default=0.05,
+        help="the same cap for the lower review threshold (the uncertain band; 0: none)",
+    )
+    parser.add_argument(
+        "--calibration",
+        choices=("auto", "temperature", "platt"),
+        default="auto",
+        help="temperature or Platt scaling; auto: the better on the test half's likelihood",
+    )
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="WEIGHTS",
+        help="with a catalog: weights whose cross-source numbers stand beside the new model's (repeatable)",
     )
     parser.add_argument(
         "--group-weight",
@@ -49,11 +71,57 @@ def add_training_arguments(parser: CommandParser, default_steps: int, default_wa
         "repeatable; default asian=2",
     )
     parser.add_argument(
+        "--architecture",
+        default="efficientnetv2_s",
+        help="timm model of a fresh run: efficientnetv2_s (the design card's) or tf_efficientnet_lite2",
+    )
+    parser.add_argument(
+        "--init",
+        dest="pretrained",
+        default=None,
+        metavar="FILE|imagenet",
+        help="initialise a fresh model's backbone from an ImageNet state dict FILE (e.g. timm's "
+        "EfficientNet-V2-S), or 'imagenet' for the packaged weights of the architecture (Lite2)",
+    )
+    parser.add_argument(
+        "--degrade",
+        type=float,
+        default=0.8,
+        help="share of training faces given random degradations (smoothing, resampling, double JPEG, "
+        "blur, noise, sharpening, colour casts, grayscale), reals and fakes alike",
+    )
+    parser.add_argument(
+        "--source-temper",
+        type=float,
+        default=0.5,
+        help="a source's share of draws grows as its size ** this (1: by size, 0: every source equal)",
+    )
+    parser.add_argument(
+        "--device", default="cpu", help="cpu, cuda or cuda:N (bf16 autocast and channels_last on CUDA)"
+    )
+    parser.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
+    parser.add_argument(
         "--test-time-flip",
         choices=("on", "off"),
         default="on",
         help="score each crop and its mirror image and average (written to the card)",
     )
+
+
+def data_folders(options: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(real folders, fake folders): ``--data``/``--fake`` plus, with ``--sources``, every image
+    folder the catalog marks ``train``."""
+    reals, fakes = list(options["data"]), list(options["fake"])
+    if options["sources"]:
+        try:
+            catalog = Catalog.read(options["sources"])
+        except CatalogError as exc:
+            raise CommandError(str(exc)) from exc
+        reals += [str(s.path) for s in catalog.select(role="train", label=0)]
+        fakes += [str(s.path) for s in catalog.select(role="train", label=1)]
+    if not reals:
+        raise CommandError("no real faces: give --data folders or a --sources catalog")
+    return reals, fakes
 
 
 def config_from_options(options: dict[str, Any], **fields: Any) -> TrainConfig:
@@ -70,9 +138,21 @@ def config_from_options(options: dict[str, Any], **fields: Any) -> TrainConfig:
         batch_other=options["batch_other"],
         warmup_steps=options["warmup_steps"],
         max_fpr=options["max_fpr"] or None,
+        review_fpr=options["review_fpr"] or None,
+        calibration=options["calibration"],
         test_time_flip=options["test_time_flip"] == "on",
+        architecture=options["architecture"],
+        pretrained=options["pretrained"],
+        degrade_p=options["degrade"],
+        source_temper=options["source_temper"],
+        device=options["device"],
+        workers=options["workers"],
         **fields,
     )
+    try:
+        resolve_device(cfg.device)
+    except DeviceUnavailable as exc:
+        raise CommandError(str(exc)) from exc
     if options.get("lr"):
         cfg.lr = options["lr"]
     if options.get("group_weight"):
@@ -91,7 +171,14 @@ class Command(BaseCommand):
     help = "Train the deepfake detector on folders of real faces (self-blended fakes are made on the fly)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--data", nargs="+", required=True, help="folders of real face images")
+        parser.add_argument("--data", nargs="*", default=[], help="folders of real face images")
+        parser.add_argument(
+            "--sources",
+            default=None,
+            metavar="SOURCES.tsv",
+            help="a data catalog: train on every image folder its role column marks 'train' "
+            "(reals as --data, fakes as --fake); 'dev-eval' folders are never trained on",
+        )
         parser.add_argument("--gan", nargs="*", default=[], help="folders of GAN-made faces (label: fake)")
         parser.add_argument("--fake", nargs="*", default=[], help="folders of other fake faces (label: fake)")
         parser.add_argument(
@@ -108,15 +195,26 @@ class Command(BaseCommand):
         add_training_arguments(parser, default_steps=3000)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for folder in [*options["data"], *options["gan"], *options["fake"]]:
+        reals, fakes = data_folders(options)
+        folders = [*reals, *options["gan"], *fakes]
+        for folder in folders:
             if not Path(folder).is_dir():
                 raise CommandError(f"not a folder: {folder}")
+        try:
+            check_trainable(folders)
+        except CatalogError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["pretrained"] and options["init_weights"]:
+            raise CommandError(
+                "--init (an ImageNet backbone) and --init-weights (a FakeME model) exclude each other"
+            )
         cfg = config_from_options(
             options,
-            real_dirs=options["data"],
+            real_dirs=reals,
             gan_dirs=options["gan"],
-            fake_dirs=options["fake"],
+            fake_dirs=fakes,
             init_weights=options["init_weights"],
+            catalog=options["sources"],
         )
         extra = {}
         if options["overfit_check"]:
@@ -132,7 +230,12 @@ class Command(BaseCommand):
         if options["report_note"]:
             extra["Run history"] = options["report_note"]
         metrics = train_and_export(
-            cfg, weights_target(options), Path(options["report"]), log=self.stdout.write, extra_sections=extra
+            cfg,
+            weights_target(options),
+            Path(options["report"]),
+            log=self.stdout.write,
+            extra_sections=extra,
+            baselines=[Path(b) for b in options["baseline"]],
         )
         self.stdout.write(
             self.style.SUCCESS(f"wrote {weights_target(options)}; temperature {metrics['temperature']:.3f}")
