@@ -34,6 +34,7 @@ astronaut = _scans.astronaut
 face_jpeg = _scans.face_jpeg
 no_face_jpeg = _scans.no_face_jpeg
 local_server = _scans.local_server
+hooked = _scans.hooked
 
 from report_helpers import moderator  # noqa: E402
 

@@ -26,14 +26,6 @@ APPEALS = "/api/v1/appeals"
 
 
 @pytest.fixture
-def hooked(platform: Platform, local_server: LocalServer) -> Platform:
-    platform.webhook_url = local_server.url("/hooks/fakeme")
-    platform.allowed_private_hosts = ["127.0.0.1"]
-    platform.save()
-    return platform
-
-
-@pytest.fixture
 def trigger_happy(hooked: Platform) -> Platform:
     """A threshold of 0: the classifier calls every face fake, so a scan tags it automatically."""
     hooked.threshold = 0.0

@@ -24,14 +24,6 @@ from reports.services.review import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def hooked(platform: Platform, local_server: LocalServer) -> Platform:
-    platform.webhook_url = local_server.url("/hooks/fakeme")
-    platform.allowed_private_hosts = ["127.0.0.1"]
-    platform.save()
-    return platform
-
-
 def _item(platform: Platform, image: bytes, post: str = "post-1", **kwargs) -> ReviewItem:
     return reported_post(platform, external_id=post, image=image, **kwargs)
 

@@ -143,3 +143,12 @@ def local_server() -> Iterator[LocalServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def hooked(platform: Platform, local_server: LocalServer) -> Platform:
+    """``platform`` with its webhook pointed at the local server (allowed as a private host)."""
+    platform.webhook_url = local_server.url("/hooks/fakeme")
+    platform.allowed_private_hosts = ["127.0.0.1"]
+    platform.save()
+    return platform

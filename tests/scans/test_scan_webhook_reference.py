@@ -17,14 +17,6 @@ pytestmark = pytest.mark.django_db
 SCANS = "/api/v1/scans"
 
 
-@pytest.fixture
-def hooked(platform: Platform, local_server: LocalServer) -> Platform:
-    platform.webhook_url = local_server.url("/hooks/fakeme")
-    platform.allowed_private_hosts = ["127.0.0.1"]
-    platform.save()
-    return platform
-
-
 def test_scan_completed_webhook_verifies_with_the_reference_library(
     api: APIClient,
     hooked: Platform,

@@ -168,14 +168,6 @@ def solo_worker(
     _stop_worker(worker)
 
 
-@pytest.fixture
-def hooked(platform: Platform, local_server: LocalServer) -> Platform:
-    platform.webhook_url = local_server.url("/hooks/fakeme")
-    platform.allowed_private_hosts = ["127.0.0.1"]
-    platform.save()
-    return platform
-
-
 def _watch(api: APIClient, scan_id: str, worker: Worker) -> list[dict[str, Any]]:
     """Poll GET /scans/{id} until the scan finishes; every distinct state seen, in order."""
     seen: list[dict[str, Any]] = []
