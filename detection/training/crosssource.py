@@ -194,23 +194,23 @@ def cross_source_report(
             "auc_by_real": per_real,
             "auc_worst_real": min((v for v in per_real.values() if not math.isnan(v)), default=math.nan),
         }
-    clips = [
-        {
-            "path": Path(s.path).name,
-            "source": s.source,
-            "label": s.label,
-            "probability": clip_probability(s, aggregation),
-            "aggregate": s.aggregate,
-            "verdict": (
-                "not_applicable"
-                if clip_probability(s, aggregation) is None
-                else ("fake" if clip_probability(s, aggregation) >= threshold else "real")
-            ),
-            "error": s.error,
-        }
-        for s in scores
-        if s.kind == "video"
-    ]
+    clips = []
+    for s in scores:
+        if s.kind != "video":
+            continue
+        p = clip_probability(s, aggregation)
+        verdict = "not_applicable" if p is None else ("fake" if p >= threshold else "real")
+        clips.append(
+            {
+                "path": Path(s.path).name,
+                "source": s.source,
+                "label": s.label,
+                "probability": p,
+                "aggregate": s.aggregate,
+                "verdict": verdict,
+                "error": s.error,
+            }
+        )
     clip_table = {a: clip_accuracy(scores, a, threshold) for a in AGGREGATIONS}
     scored = [s for s in images if s.probability is not None]
     ea_rows = [v for k, v in reals.items() if v["east_asian"] and not math.isnan(v["flagged"])]
