@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from detection import onnx_backend
 from detection.errors import ModelUnavailable
 from detection.faces import crop_face
-from detection.model import FakeMENet, ModelCard, load_detector
+from detection.model import FakeMENet, ModelCard, card_path_for, load_detector
 
 WeightsArg = str | Path | Sequence[str | Path]
 BACKENDS = ("auto", "onnxruntime", "torch")
@@ -237,7 +237,7 @@ class Classifier:
         return np.clip(total / len(self.models), 0.0, 1.0)
 
 
-_CACHE: dict[tuple[object, ...], tuple[tuple[int, ...], Classifier]] = {}
+_CACHE: dict[tuple[object, ...], tuple[tuple[tuple[int, int], ...], Classifier]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -250,13 +250,16 @@ def get_classifier(
 ) -> Classifier:
     """The process-wide classifier for these weights, loaded on first use and then shared.
 
-    Every request in a worker reuses the loaded model; replacing a weights file (a newer
-    modification time) loads the new one in its place.
+    Every request in a worker reuses the loaded model; replacing a weights file or its card (a
+    newer modification time: a recalibration rewrites only the card) loads the new one in its place.
     """
     paths = _as_paths(weights)
     try:
         resolved = tuple(str(p.resolve()) for p in paths)
-        mtimes = tuple(p.stat().st_mtime_ns for p in paths)
+        mtimes = tuple(
+            (p.stat().st_mtime_ns, card.stat().st_mtime_ns if (card := card_path_for(p)).is_file() else 0)
+            for p in paths
+        )
     except OSError as exc:
         raise ModelUnavailable(f"Detector weights not found: {exc.filename}") from exc
     key = (resolved, threshold, backend, None if cache_dir is None else str(cache_dir))

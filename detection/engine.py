@@ -171,6 +171,14 @@ class VideoResult:
 AnalysisResult = ImageResult | VideoResult
 
 
+def shift_logit(probability: float | None, shift: float) -> float | None:
+    """``probability`` moved by ``shift`` on the logit scale (the card's clip calibration)."""
+    if probability is None or shift == 0.0:
+        return probability
+    p = min(max(float(probability), 1e-7), 1.0 - 1e-7)
+    return float(1.0 / (1.0 + math.exp(-(math.log(p / (1.0 - p)) + shift))))
+
+
 def aggregate_mean(probabilities: Sequence[float]) -> float:
     """Mean of frame probabilities (the DeepfakeBench convention)."""
     return float(np.mean(np.asarray(probabilities, dtype=np.float64)))
@@ -464,6 +472,9 @@ class Detector:
         aggregate["track_topk"] = aggregate_tracks(
             [[(f.box, f.probability) for f in fr.faces] for fr in frames]
         )
+        # Clip scores on the photo scale, so one tag threshold serves images and videos alike.
+        shift = self.classifier.cards[0].video_logit_shift
+        aggregate = {name: shift_logit(value, shift) for name, value in aggregate.items()}
         probability = aggregate[self.aggregation]
         total = time.perf_counter() - t0
         timings = {

@@ -58,6 +58,10 @@ class ModelCard:
     # The video aggregate the service uses by default with these weights (chosen on train-role clips;
     # see detection.engine.AGGREGATIONS). Cards written before it: the frame mean.
     video_aggregation: str = "mean"
+    # Added to the logit of every clip aggregate before the tag threshold: sampled frames of
+    # compressed video score lower than photos, so the photo threshold misses fake clips. Fitted
+    # with the aggregate on train-role clips (cards written before it: 0, no shift).
+    video_logit_shift: float = 0.0
     # Score each crop and its mirror image and average the logits (and the mirrored-back boundary
     # maps). A face's left and right are equally informative, and the average is a steadier score
     # (measured on the validation split, see the model card). Cards written before it: off.

@@ -14,14 +14,14 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from detection.engine import AGGREGATIONS, Detector
+from detection.engine import AGGREGATIONS, Detector, shift_logit
 from detection.errors import DetectionError
 from detection.model import ModelCard, card_path_for
 from detection.training.catalog import Catalog, Source
@@ -30,6 +30,8 @@ from detection.training.sources import IMAGE_SUFFIXES
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"}
 CACHE_VERSION = 1
+# The clip calibration searched on train-role clips: logit shifts from -3 to +3 in steps of 0.05.
+SHIFT_GRID = tuple(round(-3.0 + 0.05 * i, 2) for i in range(121))
 
 
 @dataclass
@@ -76,6 +78,8 @@ def weights_key(weights: Path, card: ModelCard) -> str:
     """What the scores depend on: the weights' bytes and the card's calibration and scoring."""
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
     calib = f"{card.temperature:.6f}:{card.logit_bias:.6f}:{card.test_time_flip}:{card.input_size}"
+    if card.video_logit_shift:
+        calib += f":{card.video_logit_shift:.6f}"
     return f"v{CACHE_VERSION}-{digest}-{hashlib.sha256(calib.encode()).hexdigest()[:8]}"
 
 
@@ -131,18 +135,43 @@ def clip_accuracy(scores: Sequence[MediaScore], aggregation: str, threshold: flo
     }
 
 
-def choose_aggregation(scores: Sequence[MediaScore], threshold: float) -> tuple[str, dict[str, Any]]:
-    """The aggregate with the best balanced clip accuracy on these (train-role) clips; ties go to
-    the earlier entry of ``AGGREGATIONS``."""
-    table = {a: clip_accuracy(scores, a, threshold) for a in AGGREGATIONS}
+def _balanced(row: dict[str, Any]) -> float:
+    parts = [v for v in (row["fake_right"], row["real_right"]) if not math.isnan(v)]
+    return float(np.mean(parts)) if parts else -1.0
 
-    def balanced(a: str) -> float:
-        row = table[a]
-        parts = [v for v in (row["fake_right"], row["real_right"]) if not math.isnan(v)]
-        return float(np.mean(parts)) if parts else -1.0
 
-    best = max(AGGREGATIONS, key=lambda a: (balanced(a), -AGGREGATIONS.index(a)))
-    return best, table
+def _shifted(scores: Sequence[MediaScore], shift: float) -> list[MediaScore]:
+    return [
+        replace(s, aggregate={k: shift_logit(v, shift) for k, v in s.aggregate.items()})
+        if s.kind == "video" and s.aggregate
+        else s
+        for s in scores
+    ]
+
+
+def choose_video_calibration(
+    scores: Sequence[MediaScore], threshold: float, current_shift: float = 0.0
+) -> tuple[str, float, dict[str, Any]]:
+    """The clip aggregate and logit shift with the best balanced clip accuracy at ``threshold`` on
+    these (train-role) clips. ``scores`` were made with ``current_shift`` already applied (the
+    card's), which is undone first. Within the best aggregate, the shift is the middle of the
+    shifts that reach its best accuracy (the widest margin both ways); ties between aggregates go
+    to the earlier entry of ``AGGREGATIONS``. Returns (aggregate, shift, table at that shift)."""
+    raw = _shifted(scores, -current_shift) if current_shift else list(scores)
+    best: tuple[float, int, str, float] | None = None
+    for rank, agg in enumerate(AGGREGATIONS):
+        accuracy = {d: _balanced(clip_accuracy(_shifted(raw, d), agg, threshold)) for d in SHIFT_GRID}
+        top = max(accuracy.values())
+        winners = [d for d in SHIFT_GRID if accuracy[d] >= top - 1e-12]
+        shift = winners[len(winners) // 2]
+        if best is None or (top, -rank) > (best[0], -best[1]):
+            best = (top, rank, agg, shift)
+    assert best is not None
+    _, _, agg, shift = best
+    table = {a: clip_accuracy(_shifted(raw, shift), a, threshold) for a in AGGREGATIONS}
+    table["shift"] = shift
+    table["unshifted"] = {a: clip_accuracy(raw, a, threshold) for a in AGGREGATIONS}
+    return agg, shift, table
 
 
 def cross_source_report(
@@ -151,8 +180,10 @@ def cross_source_report(
     threshold: float,
     review_threshold: float | None,
     aggregation: str,
+    video_shift: float = 0.0,
 ) -> dict[str, Any]:
-    """Per-source rows, the clip table and the headline (the worst row of each kind)."""
+    """Per-source rows, the clip table and the headline (the worst row of each kind).
+    ``video_shift`` is the clip logit shift the scores were made with (shown, not applied)."""
     by_folder = {s.folder: s for s in catalog.sources}
     images = [s for s in scores if s.kind == "image"]
     real_sources = sorted({s.source for s in images if s.label == 0})
@@ -234,6 +265,7 @@ def cross_source_report(
         "threshold": threshold,
         "review_threshold": review_threshold,
         "aggregation": aggregation,
+        "video_shift": video_shift,
         "east_asian_reals": ea_reals,
         "reals": reals,
         "fakes": fakes,
@@ -310,6 +342,11 @@ def cross_source_markdown(reports: dict[str, dict[str, Any]]) -> list[str]:
                 else ""
             )
             + f", video aggregate `{reports[n]['aggregation']}`"
+            + (
+                f" with clip logit shift {reports[n]['video_shift']:+.2f}"
+                if reports[n].get("video_shift")
+                else ""
+            )
             for n in names
         )
         + ".",

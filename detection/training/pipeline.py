@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 from detection.model import ModelCard, card_path_for, load_detector, save_detector
 from detection.training.catalog import Catalog
-from detection.training.crosssource import choose_aggregation, cross_source_report, score_catalog
+from detection.training.crosssource import choose_video_calibration, cross_source_report, score_catalog
 from detection.training.evaluate import predict_logits
 from detection.training.report import card_metrics, final_evaluation, roc_plot, write_model_card_md
 from detection.training.train import BatchSampler, TrainConfig, prepare_data, train
@@ -84,16 +84,23 @@ def cross_source_reports(
 ) -> dict[str, dict[str, Any]]:
     """The cross-source report of ``weights`` (first) and of each baseline, keyed by version.
 
-    The video aggregate of ``weights`` is chosen on the catalog's train-role clips and, with
-    ``store_choice``, stored in its card; dev-eval clips only ever report it."""
+    The video aggregate of ``weights`` and its clip logit shift are chosen on the catalog's
+    train-role clips and, with ``store_choice``, stored in its card; dev-eval clips only ever
+    report them."""
     catalog = Catalog.read(catalog_file)
     if store_choice:
         card = ModelCard.from_json(card_path_for(weights))
         train_clips = score_catalog(weights, catalog, cache_dir, role="train", kinds=("video",), log=log)
-        card.video_aggregation, table = choose_aggregation(train_clips, card.threshold)
+        card.video_aggregation, card.video_logit_shift, table = choose_video_calibration(
+            train_clips, card.threshold, card.video_logit_shift
+        )
         card.training = {
             **card.training,
-            "video_aggregation_choice": {"chosen": card.video_aggregation, "train_clips": table},
+            "video_aggregation_choice": {
+                "chosen": card.video_aggregation,
+                "logit_shift": card.video_logit_shift,
+                "train_clips": table,
+            },
         }
         card.to_json(card_path_for(weights))
     reports: dict[str, dict[str, Any]] = {}
@@ -102,7 +109,12 @@ def cross_source_reports(
         scores = score_catalog(path, catalog, cache_dir, log=log)
         name = member.version if member.version not in reports else f"{member.version} ({path.name})"
         reports[name] = cross_source_report(
-            scores, catalog, member.threshold, member.review_threshold, member.video_aggregation
+            scores,
+            catalog,
+            member.threshold,
+            member.review_threshold,
+            member.video_aggregation,
+            member.video_logit_shift,
         )
     return reports
 

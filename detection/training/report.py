@@ -449,7 +449,8 @@ def write_model_card_md(
         f"mean {list(card.mean)}, std {list(card.std)}.",
         f"- Calibration: {calibration}; tag threshold "
         f"{card.threshold:.4f} ({results.get('threshold_rule', threshold_rule(None))}){review}.",
-        f"- Video: default aggregate `{card.video_aggregation}` (chosen on the train-role clips).",
+        f"- Video: default aggregate `{card.video_aggregation}`, clip logit shift "
+        f"{card.video_logit_shift:+.2f} (both chosen on the train-role clips).",
         "- Scoring: "
         + (
             "mean logit of the crop and its mirror image (`test_time_flip`), here and in the service."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,15 @@ import pytest
 import timm
 import torch
 from django.core.management import CommandError, call_command
+from fakeme_media import make_random_weights
 
+from detection.engine import Detector, shift_logit
 from detection.model import (
     LITE_MEAN,
     FakeMENet,
+    ModelCard,
     card_for_architecture,
+    card_path_for,
     imagenet_weights_file,
     load_backbone_weights,
 )
@@ -25,7 +30,7 @@ from detection.training import augment
 from detection.training.catalog import Catalog, CatalogError, check_trainable
 from detection.training.crosssource import (
     MediaScore,
-    choose_aggregation,
+    choose_video_calibration,
     cross_source_markdown,
     cross_source_report,
 )
@@ -328,8 +333,44 @@ def test_the_cross_source_report_reads_each_source_and_its_worst_row(tmp_path: P
 
 def test_the_video_default_is_chosen_on_clips_by_balanced_accuracy() -> None:
     scores, _ = _scores()
-    best, table = choose_aggregation(scores, threshold=0.9)
+    best, shift, table = choose_video_calibration(scores, threshold=0.9)
     assert best == "track_topk" and table["track_topk"]["fake_right"] == 1.0
+    # Every shift that keeps 0.95 ≥ 0.9 and 0.4 < 0.9 is as good; the middle of them is taken.
+    assert table["track_topk"]["real_right"] == 1.0 and -0.76 < shift < 2.6
+
+
+def _clip(name: str, label: int, p: float) -> MediaScore:
+    agg = {"mean": p, "confident": p, "track_topk": p}
+    return MediaScore(f"/{name}.mp4", "video-x/v", label, "video", p, dict(agg))
+
+
+def test_a_clip_logit_shift_is_fitted_when_fake_clips_score_below_the_photo_threshold() -> None:
+    # Fake clips all score 0.6–0.8, reals 0.1–0.4: at the photo threshold 0.9 every fake is missed.
+    clips = [_clip(f"f{i}", 1, p) for i, p in enumerate([0.6, 0.7, 0.8])]
+    clips += [_clip(f"r{i}", 0, p) for i, p in enumerate([0.1, 0.3, 0.4])]
+    agg, shift, table = choose_video_calibration(clips, threshold=0.9)
+    assert table["unshifted"][agg]["fake_right"] == 0.0
+    assert table[agg]["fake_right"] == 1.0 and table[agg]["real_right"] == 1.0
+    # logit(0.9) - logit(0.6) ≈ 1.79 < shift < logit(0.9) - logit(0.4) ≈ 2.60
+    assert 1.79 < shift < 2.60 and table["shift"] == shift
+    # Scores made with a shift already in the card are undone first: the same answer.
+    moved = [replace(c, aggregate={k: shift_logit(v, 0.5) for k, v in c.aggregate.items()}) for c in clips]
+    assert choose_video_calibration(moved, threshold=0.9, current_shift=0.5)[1] == pytest.approx(shift)
+
+
+def test_the_engine_applies_the_cards_clip_shift(tmp_path: Path, face_video: Path) -> None:
+    weights = make_random_weights(tmp_path / "w.safetensors")
+    clip = face_video
+    plain = Detector(weights, threads=1, aggregation="track_topk").analyze_video(clip)
+    card = ModelCard.from_json(card_path_for(weights))
+    card.video_logit_shift = 1.5
+    card.to_json(card_path_for(weights))
+    shifted = Detector(weights, threads=1, aggregation="track_topk").analyze_video(clip)
+    assert plain.probability is not None and shifted.probability is not None
+    assert shifted.probability == pytest.approx(shift_logit(plain.probability, 1.5), abs=1e-4)
+    assert shifted.probability > plain.probability
+    # Frame scores stay as the classifier gave them (the timeline is not shifted).
+    assert [f.probability for f in shifted.frames] == pytest.approx([f.probability for f in plain.frames])
 
 
 # -- tracks ---------------------------------------------------------------------------------------
