@@ -26,14 +26,21 @@ class Category(models.TextChoices):
     NON_CONSENSUAL = "non_consensual", "Non-consensual"
     IMPERSONATION = "impersonation", "Impersonation"
     OTHER = "other", "Other"
+    # Opened by the scan itself (its score fell in the uncertain band), never reported by a user.
+    MODEL_UNCERTAIN = "model_uncertain", "Model uncertain"
 
 
-# The item's category is the most severe one reported (first here = most severe).
+# What a user may report a post as (the report API's and console's choices).
+REPORTABLE_CATEGORIES = [c for c in Category if c != Category.MODEL_UNCERTAIN]
+
+# The item's category is the most severe one reported (first here = most severe); any user
+# report on an item the model opened replaces its category.
 CATEGORY_SEVERITY = [
     Category.NON_CONSENSUAL,
     Category.IMPERSONATION,
     Category.UNLABELLED_DEEPFAKE,
     Category.OTHER,
+    Category.MODEL_UNCERTAIN,
 ]
 
 

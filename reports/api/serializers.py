@@ -5,7 +5,13 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from reports.models import COMMENT_MAX_LENGTH, STATEMENT_MAX_LENGTH, Category, Report, ReviewItem
+from reports.models import (
+    COMMENT_MAX_LENGTH,
+    REPORTABLE_CATEGORIES,
+    STATEMENT_MAX_LENGTH,
+    Report,
+    ReviewItem,
+)
 
 # -- input -------------------------------------------------------------------------------
 
@@ -13,7 +19,7 @@ from reports.models import COMMENT_MAX_LENGTH, STATEMENT_MAX_LENGTH, Category, R
 class ReportCreateInputSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=255, help_text="The reported post's id on the platform.")
     reporter_id = serializers.CharField(max_length=255, help_text="The reporting user's id on the platform.")
-    category = serializers.ChoiceField(choices=Category.choices)
+    category = serializers.ChoiceField(choices=[(c.value, c.label) for c in REPORTABLE_CATEGORIES])
     comment = serializers.CharField(
         max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default="", trim_whitespace=True
     )

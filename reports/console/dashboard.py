@@ -23,6 +23,7 @@ from moderation.models import Scan, Verdict
 from reports.console.charts import Series, bar_chart, line_chart
 
 FAKE_COLOUR, REAL_COLOUR, NA_COLOUR, LINE_COLOUR = "#c62828", "#2e7d32", "#9e9e9e", "#1f4e99"
+UNCERTAIN_COLOUR = "#e0a100"  # the console's warning amber: seen by a person, not tagged
 PERIODS = (7, 30, 90)
 
 
@@ -31,6 +32,7 @@ class Day:
     day: dt.date
     scans: int = 0
     fakes: int = 0
+    uncertain: int = 0
     reals: int = 0
     not_applicable: int = 0
     reports: int = 0
@@ -38,7 +40,7 @@ class Day:
 
     @property
     def judged(self) -> int:
-        return self.fakes + self.reals
+        return self.fakes + self.uncertain + self.reals
 
     @property
     def fake_rate(self) -> float | None:
@@ -78,6 +80,7 @@ def scan_days(*, since: dt.datetime) -> dict[dt.date, dict[str, int]]:
         .annotate(
             scans=Count("id"),
             fakes=Count("id", filter=Q(verdict=Verdict.FAKE)),
+            uncertain=Count("id", filter=Q(verdict=Verdict.UNCERTAIN)),
             reals=Count("id", filter=Q(verdict=Verdict.REAL)),
             not_applicable=Count("id", filter=Q(verdict=Verdict.NOT_APPLICABLE)),
         )
@@ -125,7 +128,7 @@ def dashboard_build(*, days: int = 30) -> Dashboard:
     for day, row in scan_days(since=since).items():
         if day in by_day:
             target = by_day[day]
-            target.scans, target.fakes = row["scans"], row["fakes"]
+            target.scans, target.fakes, target.uncertain = row["scans"], row["fakes"], row["uncertain"]
             target.reals, target.not_applicable = row["reals"], row["not_applicable"]
     board = Dashboard(days=list(by_day.values()), since=since)
     board.scans_total = sum(d.scans for d in board.days)
@@ -149,6 +152,7 @@ def _charts(board: Dashboard) -> dict[str, SafeString]:
             labels,
             [
                 Series("fake", [d.fakes for d in board.days], FAKE_COLOUR),
+                Series("uncertain", [d.uncertain for d in board.days], UNCERTAIN_COLOUR),
                 Series("real", [d.reals for d in board.days], REAL_COLOUR),
                 Series("no face", [d.not_applicable for d in board.days], NA_COLOUR),
             ],

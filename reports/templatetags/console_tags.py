@@ -14,6 +14,7 @@ register = template.Library()
 # verdict -> (css modifier, words): the words carry the meaning, the colour only helps.
 VERDICTS = {
     "fake": ("fake", "Fake"),
+    "uncertain": ("uncertain", "Uncertain"),
     "real": ("real", "Real"),
     "not_applicable": ("na", "No face"),
 }

@@ -40,6 +40,7 @@ STATES: dict[str, str] = {
     "processing": "Scanning",
     "failed": "Scan failed",
     "completed": "Fake",
+    "uncertain": "Uncertain",  # completed between the review and the tag threshold
 }
 
 
@@ -47,6 +48,8 @@ def _scan_in(platform: Platform, post: str, image: bytes, state: str) -> Scan:
     """A scan of one stored image, left in ``state`` as a worker would have left it."""
     if state == "completed":
         return scanned_post(platform, external_id=post, image=image, probability=0.91, verdict="fake")
+    if state == "uncertain":  # the scan opens the post's review item itself; reports join it
+        return scanned_post(platform, external_id=post, image=image, probability=0.6, verdict="uncertain")
     media = media_from_bytes(image, original_name="post.jpg")
     fields: dict[str, Any] = {"status": state, "mode": Scan.Mode.ASYNC, "hashtags_in": ["#moon"]}
     if state == "processing":
@@ -126,6 +129,10 @@ def world(platform: Platform, face_jpeg: bytes, no_face_jpeg: bytes) -> World:
             appeal_statement="It is really me.",
             score=50.0,
         )
+    # An uncertain scan nobody reported: the item it opened by itself, with no report on it.
+    auto = _scan_in(platform, "auto-uncertain", face_jpeg, "uncertain")
+    w.scans["auto-uncertain"] = auto
+    w.items["auto-uncertain"] = ReviewItem.objects.get(scan=auto)
     return w
 
 
@@ -203,6 +210,7 @@ def _walk_queue(client: Client, w: World) -> None:
             if name.startswith(prefix):
                 assert STATES[name.rsplit("-", 1)[1]] in _row(body, item)
     _ok(client, reverse("console:queue") + "?kind=appeal&order=created_at", "appealed-failed")
+    _ok(client, reverse("console:queue") + "?category=model_uncertain", "auto-uncertain", "Model uncertain")
     _ok(client, reverse("console:queue") + "?kind=report&order=-created_at", "post-processing")
 
 
@@ -223,12 +231,15 @@ def _walk_item(client: Client, w: World) -> None:
 def _walk_scan(client: Client, w: World) -> None:
     for name, scan in w.scans.items():
         words = {"completed": "Fake", "queued": "Queued", "processing": "Scanning", "failed": "Scan failed"}
+        if scan.verdict == "uncertain":
+            words["completed"] = "Uncertain"
         body = _ok(client, reverse("console:scan", args=[scan.pk]), scan.external_id)
         assert words[Scan.objects.get(pk=scan.pk).status] in body or scan.verdict, name
 
 
 def _walk_scans(client: Client, w: World) -> None:
     _ok(client, reverse("console:scans"), "post-failed", "post-processing")
+    _ok(client, reverse("console:scans") + "?verdict=uncertain", "auto-uncertain", "Uncertain")
     for status in ("queued", "processing", "failed", "completed"):
         _ok(client, reverse("console:scans") + f"?status={status}", f"post-{status}")
 
