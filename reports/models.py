@@ -175,6 +175,31 @@ class Report(models.Model):
         return f"report {self.id} on {self.external_post_id} by {self.reporter_id}"
 
 
+class ScanFeedback(models.Model):
+    """A platform's word on a verdict: it was a false alarm, a miss, or right (training data later)."""
+
+    class Kind(models.TextChoices):
+        FALSE_POSITIVE = "false_positive", "False positive"
+        FALSE_NEGATIVE = "false_negative", "False negative"
+        CORRECT = "correct", "Correct"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="scan_feedback")
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="feedback")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    note = models.TextField(blank=True, max_length=COMMENT_MAX_LENGTH)
+    verdict = models.CharField(max_length=16, help_text="The scan's verdict the feedback is about.")
+    model_version = models.CharField(max_length=100, blank=True, help_text="The model behind that verdict.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "scan feedback"
+
+    def __str__(self) -> str:
+        return f"{self.kind} on scan {self.scan_id}"
+
+
 class ReporterStats(models.Model):
     """A reporter's track record on one platform: reports moderators agreed with or rejected."""
 

@@ -11,6 +11,7 @@ from reports.models import (
     STATEMENT_MAX_LENGTH,
     Report,
     ReviewItem,
+    ScanFeedback,
 )
 
 # -- input -------------------------------------------------------------------------------
@@ -124,3 +125,20 @@ class AppealOutputSerializer(serializers.ModelSerializer):
     )
     def get_decision(self, item: ReviewItem) -> str | None:
         return item.decision if item.status == ReviewItem.Status.RESOLVED else None
+
+
+class FeedbackCreateInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=ScanFeedback.Kind.choices, help_text="What the verdict was, in the platform's judgement."
+    )
+    note = serializers.CharField(
+        max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default="", trim_whitespace=True
+    )
+
+
+class FeedbackOutputSerializer(serializers.ModelSerializer):
+    scan_id = serializers.UUIDField()
+
+    class Meta:
+        model = ScanFeedback
+        fields = ["id", "scan_id", "kind", "note", "verdict", "model_version", "created_at"]

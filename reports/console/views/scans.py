@@ -23,6 +23,7 @@ from reports.console.evidence import scan_evidence
 from reports.console.forms import ScanFilterForm
 from reports.console.history import post_history
 from reports.console.selectors import console_scan_get, console_scan_list, console_scan_media_get
+from reports.selectors import scan_feedback_list
 
 PAGE_SIZE = 50
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -108,6 +109,7 @@ def scan_detail(request: HttpRequest, scan_id: str) -> HttpResponse:
         "scan": scan,
         "evidence": scan_evidence(scan),
         "history": post_history(platform=scan.platform, external_id=scan.external_id),
+        "feedback": scan_feedback_list(scan=scan),
         "nav": "scans",
     }
     return render(request, "console/scan_detail.html", context)
