@@ -200,6 +200,25 @@ class ScanFeedback(models.Model):
         return f"{self.kind} on scan {self.scan_id}"
 
 
+class ModeratorSettings(models.Model):
+    """A moderator's own console settings (a row appears on the first change; defaults until then)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_settings"
+    )
+    blur_media = models.BooleanField(
+        default=True,
+        help_text="Media are blurred until revealed (always for non-consensual reports, whatever this says).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "moderator settings"
+
+    def __str__(self) -> str:
+        return f"console settings of {self.user}"
+
+
 class ReporterStats(models.Model):
     """A reporter's track record on one platform: reports moderators agreed with or rejected."""
 

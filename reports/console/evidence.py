@@ -62,6 +62,7 @@ class MediaEvidence:
     aggregation: str = ""
     aggregate: dict[str, Any] = field(default_factory=dict)
     duration_s: float | None = None
+    veiled: bool = False  # shown blurred until the moderator reveals it (reports.services.media_veil)
 
     @property
     def is_video(self) -> bool:
@@ -181,3 +182,10 @@ def scan_evidence(scan: Scan) -> list[MediaEvidence]:
 def item_evidence(media: list[ItemMedia]) -> list[MediaEvidence]:
     """One entry per distinct media of a review item (``reports.selectors.review_item_media``)."""
     return [media_evidence(m.media, scan=m.media.scan, sources=m.sources) for m in media]
+
+
+def veil(evidence: list[MediaEvidence], veiled: set[str]) -> list[MediaEvidence]:
+    """Mark the media to show blurred (``veiled`` holds ``media_veil.media_key`` values)."""
+    for ev in evidence:
+        ev.veiled = ev.key in veiled
+    return evidence
