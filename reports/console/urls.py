@@ -26,6 +26,7 @@ urlpatterns = [
     path("scans/<uuid:scan_id>/", scans.scan_detail, name="scan"),
     path("scans/<uuid:scan_id>/media/<int:index>/", scans.media_file, name="media-file"),
     path("scans/<uuid:scan_id>/media/<int:index>/reveal/", veil.reveal, name="media-reveal"),
+    path("scans/<uuid:scan_id>/media/<int:index>/thumb.jpg", scans.media_thumbnail, name="media-thumb"),
     path("settings/blur/", veil.blur_setting, name="blur-setting"),
     path(
         "scans/<uuid:scan_id>/media/<int:index>/faces/<int:face>/heatmap.png",

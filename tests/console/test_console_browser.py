@@ -157,6 +157,10 @@ def test_moderator_flow_in_chromium(
     assert page.locator("#shortcut-help").is_visible()
     page.keyboard.press("Escape")
     assert not page.locator("#shortcut-help").is_visible()
+    # Thumbnails in the queue, blurred like the media they show.
+    thumb = page.locator("#queue-table td.thumb img").first
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    assert "blur" in page.evaluate("img => getComputedStyle(img).filter", thumb.element_handle())
     _save_screenshot(page, screenshot_dir / "console-queue.png")
 
     # c claims the highlighted item; the page comes back with it still highlighted and marked mine.
@@ -267,5 +271,16 @@ def test_moderator_flow_in_chromium(
         small.goto(f"{base}{path}")
         small.wait_for_load_state("networkidle")  # pictures in: they take their real size
         _fits_phone(small)
+        decide = small.locator("button[name=decision][value=dismissed]")
+        if path.startswith("/console/items/") and decide.count():
+            # the decision comes before the evidence: no 1,400 px of scrolling to reach it
+            top = small.evaluate(
+                "b => b.getBoundingClientRect().top + window.scrollY", decide.element_handle()
+            )
+            assert top < 1400, f"{path}: the decision buttons start {top:.0f} px down on a phone"
+    # The queue's key columns are on screen at phone width, not behind a sideways scroll.
+    small.goto(f"{base}/console/")
+    table = small.evaluate("() => document.querySelector('#queue-table').getBoundingClientRect().right")
+    assert table <= PHONE["width"], f"the queue table is {table:.0f} px wide on a 390 px phone"
     phone.close()
     context.close()

@@ -262,6 +262,15 @@ def _walk_face_heatmap(client: Client, w: World) -> None:
         assert b"face 0" in response.content
 
 
+def _walk_media_thumb(client: Client, w: World) -> None:
+    for name, scan in w.scans.items():  # stored images: a thumbnail whatever the scan's state
+        response = client.get(reverse("console:media-thumb", args=[scan.pk, 0]))
+        assert response.status_code == 200 and response["Content-Type"] == "image/jpeg", name
+    assert (
+        client.get(reverse("console:media-thumb", args=[w.scans["post-completed"].pk, 7])).status_code == 404
+    )
+
+
 def _walk_frame_thumb(client: Client, w: World) -> None:
     for scan in w.scans.values():  # images: no frames
         response = client.get(reverse("console:frame-thumb", args=[scan.pk, 0, 0]))
@@ -383,6 +392,7 @@ WALK: dict[str, Callable[[Client, World], None]] = {
     "media-file": _walk_media_file,
     "face-heatmap": _walk_face_heatmap,
     "frame-thumb": _walk_frame_thumb,
+    "media-thumb": _walk_media_thumb,
     "dashboard": _walk_dashboard,
     "audit": _walk_audit,
     "audit-csv": _walk_audit_csv,

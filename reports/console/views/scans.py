@@ -212,3 +212,14 @@ def frame_thumbnail(request: HttpRequest, scan_id: str, index: int, frame: int) 
     except ApplicationError as exc:
         return _error_response(request, exc)
     return HttpResponse(jpeg, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@allow("GET")
+@staff_required
+def media_thumbnail(request: HttpRequest, scan_id: str, index: int) -> HttpResponse:
+    try:
+        media = console_scan_media_get(scan_id=scan_id, index=index)
+        jpeg = evidence_images.media_thumbnail_jpeg(media)
+    except ApplicationError as exc:
+        return _error_response(request, exc)
+    return HttpResponse(jpeg, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
