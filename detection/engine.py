@@ -33,6 +33,7 @@ FAKE, REAL, NOT_APPLICABLE = "fake", "real", "not_applicable"
 AGGREGATIONS = ("mean", "confident", "track_topk")
 HEATMAP_METHODS = ("boundary", "gradcam")
 MIN_IMAGE_SIDE = 16  # below this no face can be found; skip MTCNN entirely
+SMALL_FACE_SIZE = 12  # MTCNN's smallest window: faces found only at this size are "too small"
 # In video frames, faces smaller than this share of the shorter side are not searched for:
 # MTCNN's cost is set by its smallest face (1080p: ~60 px instead of 40 saves ~30 %), and a
 # face that small in a video frame is too blurred to judge.
@@ -94,6 +95,8 @@ class ImageResult:
     timings_ms: dict[str, float]
     width: int
     height: int
+    # With no face found: how many faces a search below ``min_face_size`` sees (too small to judge).
+    small_faces: int = 0
     kind: str = field(default="image", init=False)
 
     def to_dict(self) -> dict[str, object]:
@@ -247,6 +250,7 @@ class Detector:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, not {aggregation!r}")
         self.min_face_size = int(min_face_size)
         self.face_detector = FaceDetector(min_face_size=self.min_face_size)
+        self._small_face_detector = FaceDetector(min_face_size=SMALL_FACE_SIZE)
         self._video_face_detectors: dict[int, FaceDetector] = {}
         self.fps = float(fps)
         self.max_pixels = int(max_pixels)
@@ -300,6 +304,11 @@ class Detector:
     def threshold(self) -> float:
         return self.classifier.threshold
 
+    @property
+    def review_threshold(self) -> float | None:
+        """The card's lower threshold of the uncertain band (None: the card has none)."""
+        return self.classifier.cards[0].review_threshold
+
     def verdict(self, probability: float | None) -> str:
         if probability is None:
             return NOT_APPLICABLE
@@ -343,6 +352,11 @@ class Detector:
         rgb = decoded.rgb
         t1 = time.perf_counter()
         faces = self._find_faces(rgb)
+        # Only when nothing was found: is it "no face" or "faces too small"? (one more MTCNN pass)
+        small_faces = 0
+        if not faces and min(rgb.shape[:2]) >= MIN_IMAGE_SIDE:
+            found = self._small_face_detector.detect_unpadded(rgb)
+            small_faces = sum(1 for f in found if f.size < self.min_face_size)
         t2 = time.perf_counter()
         crops = [self.classifier.crop(rgb, face.box) for face in faces]
         out = self.classifier.forward(crops, with_heatmaps=heatmaps and heatmap_method == "boundary")
@@ -375,6 +389,7 @@ class Detector:
             timings_ms=timings,
             width=decoded.width,
             height=decoded.height,
+            small_faces=small_faces,
         )
 
     def _find_faces(self, rgb: np.ndarray, video: bool = False) -> list[Face]:

@@ -56,6 +56,10 @@ class FaceDetector:
         # Reflection creates mirrored ghost faces; keep only faces centred inside the original.
         return [f for f in (self._clip(f, w, h) for f in faces) if f is not None]
 
+    def detect_unpadded(self, rgb: np.ndarray) -> list[Face]:
+        """One search, without the padded retry (a count, not faces to crop)."""
+        return self._detect_scaled(rgb)
+
     def detect_batch(self, frames: list[np.ndarray]) -> list[list[Face]]:
         return [self.detect(frame) for frame in frames]
 

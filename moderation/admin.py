@@ -43,6 +43,8 @@ class PlatformAdmin(admin.ModelAdmin):
         "is_active",
         "observe_only",
         "threshold",
+        "review_threshold",
+        "review_uncertain",
         "fake_hashtag",
         "retention_days",
         "created_at",

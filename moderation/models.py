@@ -34,6 +34,18 @@ class Platform(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="P(fake) from which media is fake; empty = the model card's.",
     )
+    review_threshold = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="P(fake) from which media below the tag threshold is uncertain (never tagged); "
+        "empty = the model card's review threshold.",
+    )
+    review_uncertain = models.BooleanField(
+        default=True,
+        help_text="An uncertain scan opens a review item (category model_uncertain) before anyone "
+        "reports it.",
+    )
     fake_hashtag = models.CharField(max_length=64, default="#Deepfake")
     observe_only = models.BooleanField(default=False, help_text="Score and record, but never add the tag.")
     webhook_url = models.URLField(max_length=500, blank=True)
@@ -99,6 +111,7 @@ class ApiKey(models.Model):
 
 class Verdict(models.TextChoices):
     FAKE = "fake"
+    UNCERTAIN = "uncertain"  # between the review and the tag threshold: not tagged, seen by a person
     REAL = "real"
     NOT_APPLICABLE = "not_applicable"
 
@@ -141,6 +154,9 @@ class Scan(models.Model):
     observe_only = models.BooleanField(default=False, help_text="The platform's mode when scanned.")
     tagged = models.BooleanField(default=False, help_text="The fake hashtag was added.")
     threshold = models.FloatField(null=True, blank=True, help_text="The threshold the verdict used.")
+    review_threshold = models.FloatField(
+        null=True, blank=True, help_text="The review threshold the verdict used (empty: no uncertain band)."
+    )
     model_name = models.CharField(max_length=200, blank=True)
     model_version = models.CharField(max_length=100, blank=True)
     model_threshold = models.FloatField(null=True, blank=True, help_text="The model card's threshold.")
@@ -190,6 +206,9 @@ class ScanMedia(models.Model):
     result = models.JSONField(null=True, blank=True, help_text="The engine's result: faces, frames, timings.")
     known_matches = models.JSONField(default=list)
     watermark = models.JSONField(null=True, blank=True)
+    signals = models.JSONField(
+        default=dict, blank=True, help_text="Each signal: applied, its value, or the reason it did not apply."
+    )
 
     class Meta:
         ordering = ["scan", "index"]

@@ -26,14 +26,21 @@ class Category(models.TextChoices):
     NON_CONSENSUAL = "non_consensual", "Non-consensual"
     IMPERSONATION = "impersonation", "Impersonation"
     OTHER = "other", "Other"
+    # Opened by the scan itself (its score fell in the uncertain band), never reported by a user.
+    MODEL_UNCERTAIN = "model_uncertain", "Model uncertain"
 
 
-# The item's category is the most severe one reported (first here = most severe).
+# What a user may report a post as (the report API's and console's choices).
+REPORTABLE_CATEGORIES = [c for c in Category if c != Category.MODEL_UNCERTAIN]
+
+# The item's category is the most severe one reported (first here = most severe); any user
+# report on an item the model opened replaces its category.
 CATEGORY_SEVERITY = [
     Category.NON_CONSENSUAL,
     Category.IMPERSONATION,
     Category.UNLABELLED_DEEPFAKE,
     Category.OTHER,
+    Category.MODEL_UNCERTAIN,
 ]
 
 
@@ -166,6 +173,50 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.id} on {self.external_post_id} by {self.reporter_id}"
+
+
+class ScanFeedback(models.Model):
+    """A platform's word on a verdict: it was a false alarm, a miss, or right (training data later)."""
+
+    class Kind(models.TextChoices):
+        FALSE_POSITIVE = "false_positive", "False positive"
+        FALSE_NEGATIVE = "false_negative", "False negative"
+        CORRECT = "correct", "Correct"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="scan_feedback")
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="feedback")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    note = models.TextField(blank=True, max_length=COMMENT_MAX_LENGTH)
+    verdict = models.CharField(max_length=16, help_text="The scan's verdict the feedback is about.")
+    model_version = models.CharField(max_length=100, blank=True, help_text="The model behind that verdict.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "scan feedback"
+
+    def __str__(self) -> str:
+        return f"{self.kind} on scan {self.scan_id}"
+
+
+class ModeratorSettings(models.Model):
+    """A moderator's own console settings (a row appears on the first change; defaults until then)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_settings"
+    )
+    blur_media = models.BooleanField(
+        default=True,
+        help_text="Media are blurred until revealed (always for non-consensual reports, whatever this says).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "moderator settings"
+
+    def __str__(self) -> str:
+        return f"console settings of {self.user}"
 
 
 class ReporterStats(models.Model):

@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from moderation.errors import ApplicationError
 from moderation.models import Platform, Scan, ScanMedia
-from reports.models import AuditEntry, Category, Report, ReviewItem
+from reports.models import AuditEntry, Category, Report, ReviewItem, ScanFeedback
 
 ACTIVE = "active"  # status filter: open or escalated
 UNASSIGNED = "none"  # assignee filter: nobody
@@ -342,3 +342,8 @@ def appeal_get(*, platform: Platform, appeal_id: UUID | str) -> ReviewItem:
     if appeal is None:
         raise ApplicationError("not_found", "No such appeal.", status=404)
     return appeal
+
+
+def scan_feedback_list(*, scan: Scan) -> QuerySet[ScanFeedback]:
+    """The platform's feedback on one scan, newest first (the console's scan page)."""
+    return ScanFeedback.objects.filter(scan=scan).order_by("-created_at")

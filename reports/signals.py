@@ -1,8 +1,10 @@
 """A completed re-scan of a reported post updates its review item (probability, latest scan, score);
-a staff sign-in clears its brute-force count (reports/services/login_guard.py).
+an uncertain scan opens one (reports/services/uncertain.py); a staff sign-in clears its brute-force
+count (reports/services/login_guard.py).
 
 A ``post_save`` receiver keeps the scan code free of any knowledge of reports; it costs one
-indexed query per completed queued scan and nothing for new (synchronous) scans.
+indexed query per completed queued scan, and for a new (synchronous) scan nothing unless it is
+uncertain.
 """
 
 from __future__ import annotations
@@ -24,13 +26,19 @@ logger = logging.getLogger(__name__)
 
 @receiver(post_save, sender=Scan, dispatch_uid="reports.rescan_completed")
 def rescan_completed(sender: type[Scan], instance: Scan, created: bool, **kwargs: Any) -> None:
-    if created or instance.status != Scan.Status.COMPLETED:
+    if instance.status != Scan.Status.COMPLETED:
         return
+    fields = kwargs.get("update_fields")
+    if not created and fields is not None and "verdict" not in fields:
+        return  # a later save of a finished scan (retention, say): nothing was decided
     from reports.services.review import review_item_scan_completed
+    from reports.services.uncertain import review_item_open_for_uncertain
 
     try:
         with transaction.atomic():  # a savepoint: a failure here must not undo the scan's own result
-            review_item_scan_completed(scan=instance)
+            if not created:
+                review_item_scan_completed(scan=instance)
+            review_item_open_for_uncertain(scan=instance)
     except Exception:
         logger.exception("updating the review items of scan %s failed", instance.pk)
 

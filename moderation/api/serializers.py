@@ -69,6 +69,11 @@ class ModelInfoSerializer(serializers.Serializer):
     version = serializers.CharField(source="model_version")
     threshold = serializers.FloatField(allow_null=True, help_text="The threshold this verdict used.")
     model_threshold = serializers.FloatField(allow_null=True, help_text="The model card's own threshold.")
+    review_threshold = serializers.FloatField(
+        allow_null=True,
+        help_text="From it up to `threshold` a medium is `uncertain` (not tagged, sent to review); "
+        "null: no uncertain band.",
+    )
 
 
 class ErrorInfoSerializer(serializers.Serializer):
@@ -91,13 +96,18 @@ class ScanMediaOutputSerializer(serializers.ModelSerializer):
     stored = serializers.SerializerMethodField()
     result = serializers.JSONField(allow_null=True, help_text="Faces (images) or frames (videos), timings.")
     watermark = serializers.JSONField(allow_null=True)
+    signals = serializers.JSONField(
+        help_text="Each signal (classifier, watermark, known_fake_bank, allow_bank): `applied`, its "
+        "`value`, and when it did not apply a `reason` (no_face, faces_too_small, frames_without_faces, "
+        "media_too_small_for_watermark). Empty until the media is analysed."
+    )
 
     class Meta:
         model = ScanMedia
         fields = [
             "index", "kind", "format", "size_bytes", "source_url", "original_name", "sha256", "pdq",
             "pdq_quality", "verdict", "probability", "decided_by", "reasons", "known_deepfake_matches",
-            "watermark", "result", "stored",
+            "watermark", "signals", "result", "stored",
         ]  # fmt: skip
 
     def get_verdict(self, media: ScanMedia) -> str | None:

@@ -1,12 +1,9 @@
 """Scans: submit a post's media (scanned now or queued), run a queued scan, decide, tag.
 
-A media item's verdict, strongest evidence first:
-  1. FakeME's own watermark found          -> fake   (decided_by=watermark, reason fakeme_watermark)
-  2. allow bank match (cleared on appeal)  -> never fake (decided_by=bank when it overrode the model)
-  3. known-deepfake bank match             -> fake   (decided_by=bank, reason known_deepfake)
-  4. the classifier: P(fake) >= threshold  -> fake, else real; no face -> not_applicable
-The post is fake if any of its media is. The platform's hashtag is added, once, when the post
-is fake and the platform is not in observe-only mode.
+The verdict rule (watermark, banks, the classifier's tag and review thresholds) lives in
+``moderation.services.verdicts``; here media are received, analysed, stored and the result saved.
+The platform's hashtag is added, once, when the post is fake and the platform is not in
+observe-only mode; an uncertain post is never tagged.
 """
 
 from __future__ import annotations
@@ -31,7 +28,7 @@ from moderation.banks import BankMatches, pdq_of_image
 from moderation.banks import bank_match as bank_match_find
 from moderation.detector import get_detector
 from moderation.errors import ApplicationError, from_detection_error
-from moderation.models import DecidedBy, Platform, Scan, ScanMedia, Verdict
+from moderation.models import Platform, Scan, ScanMedia, Verdict
 from moderation.services.idempotency import (
     idempotency_fingerprint,
     idempotency_key_check,
@@ -49,39 +46,21 @@ from moderation.services.media import (
     media_store,
 )
 from moderation.services.run_locks import run_lock, run_lock_taken
+from moderation.services.verdicts import (
+    Thresholds,
+    hashtags_with_tag,
+    media_decide,
+    media_signals,
+    scan_decide,
+)
 from moderation.services.watermarks import VideoWatermarkVote, watermark_check
 
 logger = logging.getLogger(__name__)
 
-REASON_CLASSIFIER = "classifier"
-REASON_KNOWN_DEEPFAKE = "known_deepfake"
-REASON_ALLOW_LISTED = "allow_listed"
-REASON_WATERMARK = "fakeme_watermark"
-_DECIDER_RANK = {DecidedBy.WATERMARK: 0, DecidedBy.BANK: 1, DecidedBy.MODEL: 2}
 PROGRESS_MIN_INTERVAL_S = 0.25  # progress rows are written at most this often
 
 
-# -- hooks and pure helpers ----------------------------------------------------------------
-def _tag_key(tag: str) -> str:
-    return tag.strip().lstrip("#").casefold()
-
-
-def hashtags_with_tag(hashtags: Sequence[str], tag: str) -> list[str]:
-    """The post's hashtags with ``tag`` present exactly once (case-insensitive, ``#`` optional)."""
-    key = _tag_key(tag)
-    out: list[str] = []
-    seen = False
-    for hashtag in hashtags:
-        if _tag_key(hashtag) == key:
-            if seen:
-                continue
-            seen = True
-        out.append(hashtag)
-    if not seen:
-        out.append(tag)
-    return out
-
-
+# -- outcomes ------------------------------------------------------------------------------------
 @dataclass
 class MediaOutcome:
     verdict: str
@@ -91,34 +70,14 @@ class MediaOutcome:
     result: dict[str, Any]
     matches: BankMatches = field(default_factory=BankMatches)
     watermark: dict[str, Any] | None = None
+    signals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def media_decide(
-    *,
-    probability: float | None,
-    threshold: float,
-    matches: BankMatches,
-    watermark: dict[str, Any] | None,
-) -> tuple[str, str, list[str]]:
-    """(verdict, decided_by, reasons) for one media item; see the module docstring for the order."""
-    if probability is None:
-        model_verdict = Verdict.NOT_APPLICABLE
-    else:
-        model_verdict = Verdict.FAKE if probability >= threshold else Verdict.REAL
-    if watermark and watermark.get("found"):
-        return Verdict.FAKE, DecidedBy.WATERMARK, [REASON_WATERMARK]
-    if matches.allow:
-        if model_verdict == Verdict.FAKE:
-            return Verdict.REAL, DecidedBy.BANK, [REASON_ALLOW_LISTED]
-        return model_verdict, DecidedBy.MODEL, [REASON_ALLOW_LISTED]
-    if matches.known_fake:
-        reasons = [REASON_KNOWN_DEEPFAKE] + ([REASON_CLASSIFIER] if model_verdict == Verdict.FAKE else [])
-        return Verdict.FAKE, DecidedBy.BANK, reasons
-    return model_verdict, DecidedBy.MODEL, [REASON_CLASSIFIER] if model_verdict == Verdict.FAKE else []
-
-
-def _effective_threshold(platform: Platform, detector: Detector) -> float:
-    return platform.threshold if platform.threshold is not None else detector.threshold
+def _effective_thresholds(platform: Platform, detector: Detector) -> Thresholds:
+    """The platform's thresholds where it set them, else the model card's."""
+    tag = platform.threshold if platform.threshold is not None else detector.threshold
+    review = platform.review_threshold if platform.review_threshold is not None else detector.review_threshold
+    return Thresholds(tag, review)
 
 
 def _outcome(
@@ -132,16 +91,19 @@ def _outcome(
     watermark: dict[str, Any] | None,
 ) -> MediaOutcome:
     matches = bank_match_find(platform=platform, sha256=sha256, pdq=pdq, pdq_quality=pdq_quality)
+    thresholds = _effective_thresholds(platform, detector)
     verdict, decided_by, reasons = media_decide(
-        probability=result.probability,
-        threshold=_effective_threshold(platform, detector),
-        matches=matches,
-        watermark=watermark,
+        probability=result.probability, thresholds=thresholds, matches=matches, watermark=watermark
     )
+    signals = media_signals(result=result, thresholds=thresholds, matches=matches, watermark=watermark)
+    if verdict == Verdict.NOT_APPLICABLE:  # always with a reason: why the classifier could not judge
+        reasons = [*reasons, signals["classifier"]["reason"]]
     # The engine's own verdict (at the model card's threshold) and model block would contradict or
     # repeat the scan's; keep its evidence: faces or frames, aggregates, sizes, timings.
     evidence = {k: v for k, v in result.to_dict().items() if k not in ("verdict", "model")}
-    return MediaOutcome(verdict, result.probability, decided_by, reasons, evidence, matches, watermark)
+    return MediaOutcome(
+        verdict, result.probability, decided_by, reasons, evidence, matches, watermark, signals
+    )
 
 
 def _apply_outcomes(
@@ -153,22 +115,11 @@ def _apply_outcomes(
     for row, outcome in zip(rows, outcomes, strict=True):
         row.verdict, row.probability = outcome.verdict, outcome.probability
         row.decided_by, row.reasons = outcome.decided_by, outcome.reasons
-        row.result, row.watermark = outcome.result, outcome.watermark
+        row.result, row.watermark, row.signals = outcome.result, outcome.watermark, outcome.signals
         row.known_matches = outcome.matches.to_list()
         known += [{**m, "media_index": row.index} for m in row.known_matches]
 
-    fakes = [o for o in outcomes if o.verdict == Verdict.FAKE]
-    reals = [o for o in outcomes if o.verdict == Verdict.REAL]
-    if fakes:
-        scan.verdict = Verdict.FAKE
-        scan.decided_by = min((o.decided_by for o in fakes), key=lambda d: _DECIDER_RANK[DecidedBy(d)])
-    elif reals:
-        scan.verdict = Verdict.REAL
-        scan.decided_by = (
-            DecidedBy.BANK if any(o.decided_by == DecidedBy.BANK for o in reals) else DecidedBy.MODEL
-        )
-    else:
-        scan.verdict, scan.decided_by = Verdict.NOT_APPLICABLE, DecidedBy.MODEL
+    scan.verdict, scan.decided_by = scan_decide([(o.verdict, o.decided_by) for o in outcomes])
     probabilities = [o.probability for o in outcomes if o.probability is not None]
     scan.probability = max(probabilities) if probabilities else None
     scan.reasons = list(dict.fromkeys(r for o in outcomes for r in o.reasons))
@@ -180,7 +131,8 @@ def _apply_outcomes(
 
     info = detector.model_info
     scan.model_name, scan.model_version, scan.model_threshold = info.name, info.version, info.threshold
-    scan.threshold = _effective_threshold(platform, detector)
+    thresholds = _effective_thresholds(platform, detector)
+    scan.threshold, scan.review_threshold = thresholds.tag, thresholds.review
     scan.observe_only = platform.observe_only
     scan.tagged = scan.verdict == Verdict.FAKE and not platform.observe_only
     scan.hashtags_out = (
@@ -193,8 +145,9 @@ def _apply_outcomes(
 
 _SCAN_RESULT_FIELDS = [
     "verdict", "probability", "decided_by", "reasons", "known_matches", "watermark", "model_name",
-    "model_version", "model_threshold", "threshold", "observe_only", "tagged", "hashtags_out", "status",
-    "progress_percent", "frames_done", "frames_total", "completed_at", "timings_ms",
+    "model_version", "model_threshold", "threshold", "review_threshold", "observe_only", "tagged",
+    "hashtags_out", "status", "progress_percent", "frames_done", "frames_total", "completed_at",
+    "timings_ms",
 ]  # fmt: skip
 _MEDIA_RESULT_FIELDS = [
     "verdict",
@@ -204,6 +157,7 @@ _MEDIA_RESULT_FIELDS = [
     "result",
     "watermark",
     "known_matches",
+    "signals",
 ]
 
 

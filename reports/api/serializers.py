@@ -5,7 +5,14 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from reports.models import COMMENT_MAX_LENGTH, STATEMENT_MAX_LENGTH, Category, Report, ReviewItem
+from reports.models import (
+    COMMENT_MAX_LENGTH,
+    REPORTABLE_CATEGORIES,
+    STATEMENT_MAX_LENGTH,
+    Report,
+    ReviewItem,
+    ScanFeedback,
+)
 
 # -- input -------------------------------------------------------------------------------
 
@@ -13,7 +20,7 @@ from reports.models import COMMENT_MAX_LENGTH, STATEMENT_MAX_LENGTH, Category, R
 class ReportCreateInputSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=255, help_text="The reported post's id on the platform.")
     reporter_id = serializers.CharField(max_length=255, help_text="The reporting user's id on the platform.")
-    category = serializers.ChoiceField(choices=Category.choices)
+    category = serializers.ChoiceField(choices=[(c.value, c.label) for c in REPORTABLE_CATEGORIES])
     comment = serializers.CharField(
         max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default="", trim_whitespace=True
     )
@@ -118,3 +125,20 @@ class AppealOutputSerializer(serializers.ModelSerializer):
     )
     def get_decision(self, item: ReviewItem) -> str | None:
         return item.decision if item.status == ReviewItem.Status.RESOLVED else None
+
+
+class FeedbackCreateInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=ScanFeedback.Kind.choices, help_text="What the verdict was, in the platform's judgement."
+    )
+    note = serializers.CharField(
+        max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default="", trim_whitespace=True
+    )
+
+
+class FeedbackOutputSerializer(serializers.ModelSerializer):
+    scan_id = serializers.UUIDField()
+
+    class Meta:
+        model = ScanFeedback
+        fields = ["id", "scan_id", "kind", "note", "verdict", "model_version", "created_at"]

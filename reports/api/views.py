@@ -16,11 +16,14 @@ from moderation.api.common import ERROR_RESPONSES, refuse_oversized_body, reques
 from reports.api.serializers import (
     AppealCreateInputSerializer,
     AppealOutputSerializer,
+    FeedbackCreateInputSerializer,
+    FeedbackOutputSerializer,
     ReportCreateInputSerializer,
     ReportOutputSerializer,
 )
 from reports.selectors import appeal_get, report_get
 from reports.services.appeals import appeal_create
+from reports.services.feedback import feedback_create
 from reports.services.reports import report_create
 
 _REPORT_ERRORS = {
@@ -125,3 +128,26 @@ class AppealDetailApi(APIView):
         return Response(
             AppealOutputSerializer(appeal_get(platform=request_platform(request), appeal_id=appeal_id)).data
         )
+
+
+class ScanFeedbackApi(APIView):
+    @extend_schema(
+        operation_id="scans_feedback_create",
+        summary="Say a scan's verdict was a false positive, a false negative, or correct",
+        request={"application/json": FeedbackCreateInputSerializer},
+        responses={
+            201: FeedbackOutputSerializer,
+            400: ERROR_RESPONSES[400],
+            401: ERROR_RESPONSES[401],
+            404: ERROR_RESPONSES[404],
+            409: OpenApiResponse(description="scan_not_completed: the scan has no verdict yet"),
+        },
+    )
+    def post(self, request: Request, scan_id: UUID) -> Response:
+        serializer = FeedbackCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = serializer.validated_data
+        feedback = feedback_create(
+            platform=request_platform(request), scan_id=scan_id, kind=data["kind"], note=data["note"]
+        )
+        return Response(FeedbackOutputSerializer(feedback).data, status=status.HTTP_201_CREATED)

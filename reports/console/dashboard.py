@@ -21,8 +21,11 @@ from django.utils.safestring import SafeString
 from detection.model import card_path_for
 from moderation.models import Scan, Verdict
 from reports.console.charts import Series, bar_chart, line_chart
+from reports.models import ScanFeedback
+from reports.services.feedback import feedback_events
 
 FAKE_COLOUR, REAL_COLOUR, NA_COLOUR, LINE_COLOUR = "#c62828", "#2e7d32", "#9e9e9e", "#1f4e99"
+UNCERTAIN_COLOUR = "#e0a100"  # the console's warning amber: seen by a person, not tagged
 PERIODS = (7, 30, 90)
 
 
@@ -31,14 +34,16 @@ class Day:
     day: dt.date
     scans: int = 0
     fakes: int = 0
+    uncertain: int = 0
     reals: int = 0
     not_applicable: int = 0
     reports: int = 0
     decisions: int = 0
+    false_alarms: int = 0  # false positives said by platforms or found by moderators that day
 
     @property
     def judged(self) -> int:
-        return self.fakes + self.reals
+        return self.fakes + self.uncertain + self.reals
 
     @property
     def fake_rate(self) -> float | None:
@@ -59,6 +64,8 @@ class Dashboard:
     throughput: list[dict[str, Any]] = field(default_factory=list)
     models_seen: list[dict[str, Any]] = field(default_factory=list)
     models_configured: list[dict[str, Any]] = field(default_factory=list)
+    false_alarms_total: int = 0
+    feedback_by_model: list[dict[str, Any]] = field(default_factory=list)
     charts: dict[str, SafeString] = field(default_factory=dict)
 
     @property
@@ -78,6 +85,7 @@ def scan_days(*, since: dt.datetime) -> dict[dt.date, dict[str, int]]:
         .annotate(
             scans=Count("id"),
             fakes=Count("id", filter=Q(verdict=Verdict.FAKE)),
+            uncertain=Count("id", filter=Q(verdict=Verdict.UNCERTAIN)),
             reals=Count("id", filter=Q(verdict=Verdict.REAL)),
             not_applicable=Count("id", filter=Q(verdict=Verdict.NOT_APPLICABLE)),
         )
@@ -117,6 +125,23 @@ def _review_stats(dashboard: Dashboard, by_day: dict[dt.date, Day]) -> None:
     review_stats.fill(dashboard, by_day)
 
 
+def _feedback_stats(board: Dashboard, by_day: dict[dt.date, Day], since: dt.datetime) -> None:
+    """False alarms per day, and feedback per model version (platforms' and moderators' alike)."""
+    per_model: dict[str, dict[str, Any]] = {}
+    for event in feedback_events(since=since):
+        row = per_model.setdefault(
+            event.model_version or "—",
+            {"model_version": event.model_version or "—", **dict.fromkeys(ScanFeedback.Kind.values, 0)},
+        )
+        row[event.kind] += 1
+        if event.kind == ScanFeedback.Kind.FALSE_POSITIVE:
+            board.false_alarms_total += 1
+            day = by_day.get(_local_day(event.at))
+            if day is not None:
+                day.false_alarms += 1
+    board.feedback_by_model = sorted(per_model.values(), key=lambda r: r["model_version"], reverse=True)
+
+
 def dashboard_build(*, days: int = 30) -> Dashboard:
     today = timezone.localdate()
     first = today - dt.timedelta(days=days - 1)
@@ -125,7 +150,7 @@ def dashboard_build(*, days: int = 30) -> Dashboard:
     for day, row in scan_days(since=since).items():
         if day in by_day:
             target = by_day[day]
-            target.scans, target.fakes = row["scans"], row["fakes"]
+            target.scans, target.fakes, target.uncertain = row["scans"], row["fakes"], row["uncertain"]
             target.reals, target.not_applicable = row["reals"], row["not_applicable"]
     board = Dashboard(days=list(by_day.values()), since=since)
     board.scans_total = sum(d.scans for d in board.days)
@@ -134,6 +159,7 @@ def dashboard_build(*, days: int = 30) -> Dashboard:
     board.models_seen = models_seen(since=since)
     board.models_configured = models_configured()
     _review_stats(board, by_day)
+    _feedback_stats(board, by_day, since)
     board.charts = _charts(board)
     return board
 
@@ -149,6 +175,7 @@ def _charts(board: Dashboard) -> dict[str, SafeString]:
             labels,
             [
                 Series("fake", [d.fakes for d in board.days], FAKE_COLOUR),
+                Series("uncertain", [d.uncertain for d in board.days], UNCERTAIN_COLOUR),
                 Series("real", [d.reals for d in board.days], REAL_COLOUR),
                 Series("no face", [d.not_applicable for d in board.days], NA_COLOUR),
             ],
@@ -163,6 +190,12 @@ def _charts(board: Dashboard) -> dict[str, SafeString]:
             y_range=(0.0, 1.0),
             y_format=lambda v: f"{v:.0%}",
             css_class="chart-fake-rate",
+        ),
+        "false_alarms": bar_chart(
+            labels,
+            [Series("false alarms", [d.false_alarms for d in board.days], FAKE_COLOUR)],
+            title="False alarms per day (platform feedback and dismissed reports on posts called fake)",
+            css_class="chart-false-alarms",
         ),
         "reports": bar_chart(
             labels,

@@ -14,7 +14,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from moderation.models import Scan, ScanMedia
+from moderation.models import DecidedBy, Scan, ScanMedia
 from reports.console.charts import Series, line_chart
 from reports.selectors import ItemMedia
 
@@ -62,15 +62,30 @@ class MediaEvidence:
     aggregation: str = ""
     aggregate: dict[str, Any] = field(default_factory=dict)
     duration_s: float | None = None
+    veiled: bool = False  # shown blurred until the moderator reveals it (reports.services.media_veil)
 
     @property
     def is_video(self) -> bool:
         return self.media.kind == ScanMedia.Kind.VIDEO
 
     @property
+    def overridden_by(self) -> str:
+        return override_words(self.media.decided_by, self.media.reasons)
+
+    @property
     def scored(self) -> bool:
         """The media's scan completed: its faces, frames and scores are there to show."""
         return self.status == Scan.Status.COMPLETED
+
+
+def override_words(decided_by: str, reasons: list[str] | None) -> str:
+    """What decided instead of the model's own score, in words ("" when the model decided): shown
+    next to the score so that a low score beside a red badge does not read as a contradiction."""
+    if decided_by == DecidedBy.WATERMARK:
+        return "FakeME watermark"
+    if decided_by == DecidedBy.BANK:
+        return "allow bank" if "allow_listed" in (reasons or []) else "known-deepfake bank"
+    return ""
 
 
 def _pct(value: float, total: int) -> float:
@@ -167,3 +182,10 @@ def scan_evidence(scan: Scan) -> list[MediaEvidence]:
 def item_evidence(media: list[ItemMedia]) -> list[MediaEvidence]:
     """One entry per distinct media of a review item (``reports.selectors.review_item_media``)."""
     return [media_evidence(m.media, scan=m.media.scan, sources=m.sources) for m in media]
+
+
+def veil(evidence: list[MediaEvidence], veiled: set[str]) -> list[MediaEvidence]:
+    """Mark the media to show blurred (``veiled`` holds ``media_veil.media_key`` values)."""
+    for ev in evidence:
+        ev.veiled = ev.key in veiled
+    return evidence

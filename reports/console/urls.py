@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from reports.console.views import audit, dashboard, generations, login, review, scans, watermark
+from reports.console.views import audit, dashboard, generations, login, review, scans, veil, watermark
 
 app_name = "console"
 
@@ -25,6 +25,9 @@ urlpatterns = [
     path("scans/export.csv", scans.scan_csv, name="scans-csv"),
     path("scans/<uuid:scan_id>/", scans.scan_detail, name="scan"),
     path("scans/<uuid:scan_id>/media/<int:index>/", scans.media_file, name="media-file"),
+    path("scans/<uuid:scan_id>/media/<int:index>/reveal/", veil.reveal, name="media-reveal"),
+    path("scans/<uuid:scan_id>/media/<int:index>/thumb.jpg", scans.media_thumbnail, name="media-thumb"),
+    path("settings/blur/", veil.blur_setting, name="blur-setting"),
     path(
         "scans/<uuid:scan_id>/media/<int:index>/faces/<int:face>/heatmap.png",
         scans.face_heatmap,

@@ -33,6 +33,7 @@ CATEGORY_WEIGHTS: dict[str, float] = {
     Category.IMPERSONATION: 0.8,
     Category.UNLABELLED_DEEPFAKE: 0.6,
     Category.OTHER: 0.3,
+    Category.MODEL_UNCERTAIN: 0.4,
 }
 
 

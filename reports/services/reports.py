@@ -25,6 +25,7 @@ from moderation.services.scans import scan_submit
 from reports.models import (
     CATEGORY_SEVERITY,
     COMMENT_MAX_LENGTH,
+    REPORTABLE_CATEGORIES,
     Category,
     Report,
     ReporterStats,
@@ -64,8 +65,8 @@ def _validate(*, external_post_id: str, reporter_id: str, category: str, comment
         fields["external_id"] = ["The post's id is required."]
     if not reporter_id.strip():
         fields["reporter_id"] = ["The reporter's id is required."]
-    if category not in Category.values:
-        fields["category"] = [f"One of: {', '.join(Category.values)}."]
+    if category not in REPORTABLE_CATEGORIES:
+        fields["category"] = [f"One of: {', '.join(REPORTABLE_CATEGORIES)}."]
     if len(comment) > COMMENT_MAX_LENGTH:
         fields["comment"] = [f"At most {COMMENT_MAX_LENGTH} characters."]
     if fields:

@@ -33,7 +33,7 @@ from django.utils import timezone
 from moderation.errors import ApplicationError
 from moderation.models import BankEntry, Scan, ScanMedia
 from moderation.services.banks import bank_entry_from_scan_media
-from moderation.services.scans import hashtags_with_tag
+from moderation.services.verdicts import hashtags_with_tag, hashtags_without_tag, tag_key
 from moderation.webhooks import webhook_event_create
 from reports.models import AuditEntry, Report, ReporterStats, ReviewItem
 from reports.selectors import review_item_media
@@ -282,16 +282,6 @@ def _validate_decision(
         )
 
 
-def _tag_key(tag: str) -> str:
-    return tag.strip().lstrip("#").casefold()
-
-
-def hashtags_without_tag(hashtags: Iterable[str], tag: str) -> list[str]:
-    """The hashtags minus every spelling of ``tag`` (case-insensitive, ``#`` optional)."""
-    key = _tag_key(tag)
-    return [h for h in hashtags if _tag_key(h) != key]
-
-
 def _published_hashtags(scan: Scan | None) -> list[str]:
     """What the post shows as far as FakeME knows: a completed scan's output, else its input."""
     if scan is None:
@@ -370,7 +360,7 @@ def _outcome_reverse(original: ReviewItem) -> list[str]:
 def resolved_event_data(item: ReviewItem, *, before: list[str]) -> dict[str, Any]:
     """The ``report.resolved`` / ``appeal.resolved`` webhook's ``data``: what the platform must do."""
     after = item.hashtags or []
-    keys_before, keys_after = {_tag_key(h) for h in before}, {_tag_key(h) for h in after}
+    keys_before, keys_after = {tag_key(h) for h in before}, {tag_key(h) for h in after}
     return {
         "id": str(item.pk),
         "kind": item.kind,
@@ -378,8 +368,8 @@ def resolved_event_data(item: ReviewItem, *, before: list[str]) -> dict[str, Any
         "decision": item.decision,
         "category": item.category or None,
         "hashtags": after,
-        "add_hashtags": [h for h in after if _tag_key(h) not in keys_before],
-        "remove_hashtags": [h for h in before if _tag_key(h) not in keys_after],
+        "add_hashtags": [h for h in after if tag_key(h) not in keys_before],
+        "remove_hashtags": [h for h in before if tag_key(h) not in keys_after],
         "takedown": item.takedown_requested,
         "reports": [str(pk) for pk in item.reports.values_list("pk", flat=True)],
         "appeal_of": str(item.appeal_of_id) if item.appeal_of_id else None,

@@ -9,11 +9,14 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from reports.console.evidence import override_words
+
 register = template.Library()
 
 # verdict -> (css modifier, words): the words carry the meaning, the colour only helps.
 VERDICTS = {
     "fake": ("fake", "Fake"),
+    "uncertain": ("uncertain", "Uncertain"),
     "real": ("real", "Real"),
     "not_applicable": ("na", "No face"),
 }
@@ -29,6 +32,12 @@ def verdict_badge(verdict: str, status: str = "") -> SafeString:
     """``<span class="badge badge-fake">Fake</span>``; a scan without a verdict shows its status."""
     css, words = VERDICTS.get(verdict or "", STATUSES.get(status or "", ("na", "—")))
     return format_html('<span class="badge badge-{}">{}</span>', css, words)
+
+
+@register.filter
+def overridden_by(obj: Any) -> str:
+    """A scan's or media's words for what overrode the model ("" when the model decided)."""
+    return override_words(getattr(obj, "decided_by", ""), getattr(obj, "reasons", None))
 
 
 @register.filter

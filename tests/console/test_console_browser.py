@@ -21,7 +21,7 @@ import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
 from PIL import Image
-from report_helpers import reported_post
+from report_helpers import reported_post, scanned_post
 
 from moderation.models import Platform
 from reports.models import AuditEntry, ReviewItem
@@ -127,7 +127,7 @@ def queue_items(platform: Platform, face_jpeg: bytes, staff: AbstractBaseUser) -
 
 def test_moderator_flow_in_chromium(
     browser: Any, live_server: Any, queue_items: dict[str, ReviewItem], screenshot_dir: Path,
-    staff: AbstractBaseUser, settings: Any,
+    staff: AbstractBaseUser, settings: Any, face_jpeg: bytes,
 ) -> None:  # fmt: skip
     # Scores follow the re-scans' real probabilities: put the note rule between the top two items.
     scores = sorted((item.score for item in queue_items.values()), reverse=True)
@@ -157,6 +157,10 @@ def test_moderator_flow_in_chromium(
     assert page.locator("#shortcut-help").is_visible()
     page.keyboard.press("Escape")
     assert not page.locator("#shortcut-help").is_visible()
+    # Thumbnails in the queue, blurred like the media they show.
+    thumb = page.locator("#queue-table td.thumb img").first
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    assert "blur" in page.evaluate("img => getComputedStyle(img).filter", thumb.element_handle())
     _save_screenshot(page, screenshot_dir / "console-queue.png")
 
     # c claims the highlighted item; the page comes back with it still highlighted and marked mine.
@@ -199,6 +203,15 @@ def test_moderator_flow_in_chromium(
     # The item page of the remaining one: evidence with the face box and the model's heatmap.
     mild = queue_items["mild"]
     page.goto(f"{base}/console/items/{mild.pk}/")
+    # Media are blurred until revealed; one click unblurs in place and is in the audit log.
+    card = page.locator("section.card.evidence").first
+    assert "veiled" in (card.get_attribute("class") or "")
+    picture = card.locator(".stage img").first
+    assert "blur" in page.evaluate("img => getComputedStyle(img).filter", picture.element_handle())
+    card.locator("form.reveal button").click()
+    page.wait_for_function("el => !el.classList.contains('veiled')", arg=card.element_handle())
+    assert page.evaluate("img => getComputedStyle(img).filter", picture.element_handle()) == "none"
+    assert AuditEntry.objects.filter(action="media.reveal", actor=staff).count() == 1
     heatmap = page.locator("img.heatmap").first
     heatmap.scroll_into_view_if_needed()
     page.wait_for_function("img => img.complete && img.naturalWidth === 224", arg=heatmap.element_handle())
@@ -236,6 +249,16 @@ def test_moderator_flow_in_chromium(
     _save_screenshot(page, screenshot_dir / "console-dashboard.png")
     assert errors == [], errors
 
+    # A scan in the uncertain band waits in the queue before anyone reports it.
+    auto = scanned_post(
+        mild.platform, external_id="post-unsure", image=face_jpeg, probability=0.6, verdict="uncertain"
+    )
+    page.goto(f"{base}/console/")
+    row = page.locator("#queue-table tbody tr", has_text="post-unsure")
+    assert row.count() == 1
+    assert "Uncertain" in row.inner_text() and "Model uncertain" in row.inner_text()
+    assert ReviewItem.objects.get(scan=auto).category == "model_uncertain"
+
     # Every page fits a phone's width.
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     small = phone.new_page()
@@ -248,5 +271,16 @@ def test_moderator_flow_in_chromium(
         small.goto(f"{base}{path}")
         small.wait_for_load_state("networkidle")  # pictures in: they take their real size
         _fits_phone(small)
+        decide = small.locator("button[name=decision][value=dismissed]")
+        if path.startswith("/console/items/") and decide.count():
+            # the decision comes before the evidence: no 1,400 px of scrolling to reach it
+            top = small.evaluate(
+                "b => b.getBoundingClientRect().top + window.scrollY", decide.element_handle()
+            )
+            assert top < 1400, f"{path}: the decision buttons start {top:.0f} px down on a phone"
+    # The queue's key columns are on screen at phone width, not behind a sideways scroll.
+    small.goto(f"{base}/console/")
+    table = small.evaluate("() => document.querySelector('#queue-table').getBoundingClientRect().right")
+    assert table <= PHONE["width"], f"the queue table is {table:.0f} px wide on a 390 px phone"
     phone.close()
     context.close()

@@ -40,6 +40,7 @@ STATES: dict[str, str] = {
     "processing": "Scanning",
     "failed": "Scan failed",
     "completed": "Fake",
+    "uncertain": "Uncertain",  # completed between the review and the tag threshold
 }
 
 
@@ -47,6 +48,8 @@ def _scan_in(platform: Platform, post: str, image: bytes, state: str) -> Scan:
     """A scan of one stored image, left in ``state`` as a worker would have left it."""
     if state == "completed":
         return scanned_post(platform, external_id=post, image=image, probability=0.91, verdict="fake")
+    if state == "uncertain":  # the scan opens the post's review item itself; reports join it
+        return scanned_post(platform, external_id=post, image=image, probability=0.6, verdict="uncertain")
     media = media_from_bytes(image, original_name="post.jpg")
     fields: dict[str, Any] = {"status": state, "mode": Scan.Mode.ASYNC, "hashtags_in": ["#moon"]}
     if state == "processing":
@@ -126,6 +129,10 @@ def world(platform: Platform, face_jpeg: bytes, no_face_jpeg: bytes) -> World:
             appeal_statement="It is really me.",
             score=50.0,
         )
+    # An uncertain scan nobody reported: the item it opened by itself, with no report on it.
+    auto = _scan_in(platform, "auto-uncertain", face_jpeg, "uncertain")
+    w.scans["auto-uncertain"] = auto
+    w.items["auto-uncertain"] = ReviewItem.objects.get(scan=auto)
     return w
 
 
@@ -203,6 +210,7 @@ def _walk_queue(client: Client, w: World) -> None:
             if name.startswith(prefix):
                 assert STATES[name.rsplit("-", 1)[1]] in _row(body, item)
     _ok(client, reverse("console:queue") + "?kind=appeal&order=created_at", "appealed-failed")
+    _ok(client, reverse("console:queue") + "?category=model_uncertain", "auto-uncertain", "Model uncertain")
     _ok(client, reverse("console:queue") + "?kind=report&order=-created_at", "post-processing")
 
 
@@ -213,9 +221,9 @@ def _walk_item(client: Client, w: World) -> None:
         if name.startswith("report-"):
             # every media reported on the post is evidence, whatever its scan's state: the post's
             # picture and the second reporter's other photo
-            assert body.count('class="card evidence"') == 2, name
+            assert body.count('class="card evidence') == 2, name
         elif item.kind == ReviewItem.Kind.REPORT:
-            assert body.count('class="card evidence"') == 1, name
+            assert body.count('class="card evidence') == 1, name
         if state == "failed":
             assert "corrupt_media" in body, name
 
@@ -223,12 +231,15 @@ def _walk_item(client: Client, w: World) -> None:
 def _walk_scan(client: Client, w: World) -> None:
     for name, scan in w.scans.items():
         words = {"completed": "Fake", "queued": "Queued", "processing": "Scanning", "failed": "Scan failed"}
+        if scan.verdict == "uncertain":
+            words["completed"] = "Uncertain"
         body = _ok(client, reverse("console:scan", args=[scan.pk]), scan.external_id)
         assert words[Scan.objects.get(pk=scan.pk).status] in body or scan.verdict, name
 
 
 def _walk_scans(client: Client, w: World) -> None:
     _ok(client, reverse("console:scans"), "post-failed", "post-processing")
+    _ok(client, reverse("console:scans") + "?verdict=uncertain", "auto-uncertain", "Uncertain")
     for status in ("queued", "processing", "failed", "completed"):
         _ok(client, reverse("console:scans") + f"?status={status}", f"post-{status}")
 
@@ -249,6 +260,15 @@ def _walk_face_heatmap(client: Client, w: World) -> None:
         response = client.get(reverse("console:face-heatmap", args=[scan.pk, 0, 0]))
         assert response.status_code == 404, (scan.external_id, response.status_code)
         assert b"face 0" in response.content
+
+
+def _walk_media_thumb(client: Client, w: World) -> None:
+    for name, scan in w.scans.items():  # stored images: a thumbnail whatever the scan's state
+        response = client.get(reverse("console:media-thumb", args=[scan.pk, 0]))
+        assert response.status_code == 200 and response["Content-Type"] == "image/jpeg", name
+    assert (
+        client.get(reverse("console:media-thumb", args=[w.scans["post-completed"].pk, 7])).status_code == 404
+    )
 
 
 def _walk_frame_thumb(client: Client, w: World) -> None:
@@ -289,6 +309,20 @@ def _walk_login(client: Client, w: World) -> None:
 
 def _walk_logout(client: Client, w: World) -> None:
     pass  # POST only, no item or scan on it (tests/console/test_console_access.py)
+
+
+def _walk_reveal(client: Client, w: World) -> None:
+    """Every scan's media can be revealed, whatever the scan's state (media of a queued scan too)."""
+    for name, scan in w.scans.items():
+        response = client.post(reverse("console:media-reveal", args=[scan.pk, 0]))
+        assert response.status_code == 302, (name, response.status_code)
+    missing = client.post(reverse("console:media-reveal", args=[w.scans["post-completed"].pk, 9]))
+    assert missing.status_code == 302  # back to the scan with a message: it has no media 9
+
+
+def _walk_blur_setting(client: Client, w: World) -> None:
+    for value in ("off", "on"):
+        assert client.post(reverse("console:blur-setting"), {"blur": value}).status_code == 302
 
 
 def _walk_claim(client: Client, w: World) -> None:
@@ -358,6 +392,7 @@ WALK: dict[str, Callable[[Client, World], None]] = {
     "media-file": _walk_media_file,
     "face-heatmap": _walk_face_heatmap,
     "frame-thumb": _walk_frame_thumb,
+    "media-thumb": _walk_media_thumb,
     "dashboard": _walk_dashboard,
     "audit": _walk_audit,
     "audit-csv": _walk_audit_csv,
@@ -367,6 +402,8 @@ WALK: dict[str, Callable[[Client, World], None]] = {
     "login": _walk_login,
     "logout": _walk_logout,
     # actions last: they change the items' states (the pages are walked again after them)
+    "media-reveal": _walk_reveal,
+    "blur-setting": _walk_blur_setting,
     "item-claim": _walk_claim,
     "item-release": _walk_release,
     "bulk-decide": _walk_bulk_decide,

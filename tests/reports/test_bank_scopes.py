@@ -87,7 +87,7 @@ def test_confirm_banks_only_the_media_shown_and_ticked(
     body, offered = _shown(client, item)
     # every distinct media of the item is evidence, each with who sent it
     assert set(offered) == {post_sha, unrelated_sha}
-    assert body.count('class="card evidence"') == 2 and "report by mallory" in body
+    assert body.count('class="card evidence') == 2 and "report by mallory" in body
     _decide(client, item, "confirmed", [post_sha])  # the moderator unticks the unrelated photo
 
     other = PlatformFactory()

@@ -93,6 +93,6 @@ def test_schema_documents_paging_and_filters(api: APIClient) -> None:
         name = page["$ref"].rsplit("/", 1)[-1]
         assert {"next", "previous", "results"} <= set(schema["components"]["schemas"][name]["properties"])
     scans = {p["name"]: p for p in schema["paths"]["/api/v1/scans"]["get"]["parameters"]}
-    assert set(scans["verdict"]["schema"]["enum"]) == {"fake", "real", "not_applicable"}
+    assert set(scans["verdict"]["schema"]["enum"]) == {"fake", "uncertain", "real", "not_applicable"}
     hashtags = schema["components"]["schemas"]["ScanOutput"]["properties"]["hashtags"]
     assert hashtags["type"] == "array" and not hashtags.get("nullable")

@@ -1,4 +1,4 @@
-"""``python manage.py create_platform NAME [--threshold T] [--observe-only] [--webhook-url URL] [--json]``.
+"""``python manage.py create_platform NAME [--threshold T] [--review-threshold R] [--observe-only] ...``.
 
 Creates the platform if it does not exist and prints a new API key for it (shown only now).
 """
@@ -20,7 +20,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
-        parser.add_argument("--threshold", type=float, help="decision threshold (default: the model card's)")
+        parser.add_argument("--threshold", type=float, help="tag threshold (default: the model card's)")
+        parser.add_argument(
+            "--review-threshold",
+            type=float,
+            help="from it up to the tag threshold a scan is uncertain (default: the model card's)",
+        )
+        parser.add_argument(
+            "--no-review-uncertain",
+            action="store_true",
+            help="uncertain scans do not open review items by themselves",
+        )
         parser.add_argument("--observe-only", action="store_true", help="score and log, never tag")
         parser.add_argument("--webhook-url", default="", help="where scan.completed events are POSTed")
         parser.add_argument("--rate-limit", default="", help="API requests, e.g. 600/min")
@@ -36,6 +46,8 @@ class Command(BaseCommand):
                 platform = platform_create(
                     name=options["name"],
                     threshold=options["threshold"],
+                    review_threshold=options["review_threshold"],
+                    review_uncertain=not options["no_review_uncertain"],
                     observe_only=options["observe_only"],
                     webhook_url=options["webhook_url"],
                     rate_limit=options["rate_limit"],

@@ -19,10 +19,12 @@ from moderation.services.media import media_read
 from reports.console import evidence_images
 from reports.console.access import allow, error_page, staff_required
 from reports.console.csv_export import csv_response
-from reports.console.evidence import scan_evidence
+from reports.console.evidence import scan_evidence, veil
 from reports.console.forms import ScanFilterForm
 from reports.console.history import post_history
 from reports.console.selectors import console_scan_get, console_scan_list, console_scan_media_get
+from reports.selectors import scan_feedback_list
+from reports.services.media_veil import veiled_keys
 
 PAGE_SIZE = 50
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -104,10 +106,13 @@ def scan_detail(request: HttpRequest, scan_id: str) -> HttpResponse:
         scan = console_scan_get(scan_id=scan_id)
     except ApplicationError as exc:
         return _error_response(request, exc)
+    evidence = scan_evidence(scan)
+    keys = [ev.key for ev in evidence]
     context = {
         "scan": scan,
-        "evidence": scan_evidence(scan),
+        "evidence": veil(evidence, veiled_keys(user=request.user, session=request.session, keys=keys)),
         "history": post_history(platform=scan.platform, external_id=scan.external_id),
+        "feedback": scan_feedback_list(scan=scan),
         "nav": "scans",
     }
     return render(request, "console/scan_detail.html", context)
@@ -204,6 +209,17 @@ def frame_thumbnail(request: HttpRequest, scan_id: str, index: int, frame: int) 
     try:
         media = console_scan_media_get(scan_id=scan_id, index=index)
         jpeg = evidence_images.frame_thumbnail_jpeg(media, frame=frame, threshold=media.scan.threshold)
+    except ApplicationError as exc:
+        return _error_response(request, exc)
+    return HttpResponse(jpeg, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@allow("GET")
+@staff_required
+def media_thumbnail(request: HttpRequest, scan_id: str, index: int) -> HttpResponse:
+    try:
+        media = console_scan_media_get(scan_id=scan_id, index=index)
+        jpeg = evidence_images.media_thumbnail_jpeg(media)
     except ApplicationError as exc:
         return _error_response(request, exc)
     return HttpResponse(jpeg, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})

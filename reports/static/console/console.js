@@ -20,6 +20,24 @@
     panel.hidden = !show;
   }
 
+  /* -- blurred media: reveal in place (the form posts without JavaScript too) ----------- */
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target.closest && ev.target.closest("form.reveal");
+    if (!form || !window.fetch) return;
+    ev.preventDefault();
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { "X-Requested-With": "fetch" },
+      credentials: "same-origin",
+    }).then(function (response) {
+      if (response.status !== 204) { form.submit(); return; }  // let the server explain
+      var card = form.closest(".evidence");
+      if (card) card.classList.remove("veiled");
+      form.remove();
+    });
+  });
+
   /* -- rows that open a page ------------------------------------------------------------ */
   document.addEventListener("click", function (ev) {
     var row = ev.target.closest && ev.target.closest("tr[data-href]");
