@@ -115,7 +115,7 @@ _OPTION_RULES: dict[str, dict[str, tuple[Any, str]]] = {
         "inner_shape": (_unit, "a number from 0 to 1"),
         "jaw_shape": (_unit, "a number from 0 to 1"),
         "colour_transfer": (lambda v: isinstance(v, bool), "true or false"),
-        "blend": (lambda v: v in ("feather", "poisson"), '"feather" or "poisson"'),
+        "blend": (lambda v: v in ("multiband", "poisson", "feather"), '"multiband", "poisson" or "feather"'),
     },
     SIMSWAP: {"all_faces": (lambda v: isinstance(v, bool), "true or false")},
 }

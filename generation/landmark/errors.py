@@ -42,6 +42,17 @@ class NoFaceInTarget(SwapError):
     default_message = "No face was found in the target image."
 
 
+class PoseMismatch(SwapError):
+    """The source and target faces are turned too differently, even with the source mirrored: the
+    warp would have to stretch the side of the source face that its photo does not show."""
+
+    code = "pose_mismatch"
+    default_message = (
+        "The source and target faces are turned too differently (yaw) to swap, even with the source "
+        "mirrored; use a source photo whose head is turned like the target's."
+    )
+
+
 class UnreadableVideo(SwapError):
     code = "unreadable_video"
     default_message = "The video could not be opened or has no frames."

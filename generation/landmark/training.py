@@ -20,12 +20,12 @@ def training_swap(
 ) -> np.ndarray:
     """The source's face on the target's largest face, unmarked (training data only).
 
-    Raises the engine's ``no_face_in_source`` / ``several_faces_in_source`` / ``no_face_in_target``."""
+    Raises the engine's ``no_face_in_source`` / ``several_faces_in_source`` / ``no_face_in_target`` /
+    ``pose_mismatch``."""
     src = swapper.prepare_source(source)
     tgt = check_rgb(target, "target image")
     found = faces.detect(tgt, swapper.settings.detect_max_side)
     if not found:
         raise NoFaceInTarget()
     points = faces.landmarks(tgt, found[0])
-    out, _ = swapper._composite(src, tgt, points)
-    return out
+    return swapper._swap_unmarked(src, tgt, points).image

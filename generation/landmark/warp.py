@@ -45,11 +45,14 @@ def piecewise_affine(
     dst_points: np.ndarray,
     triangles: np.ndarray,
     region: Region,
+    fill_slivers: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The source warped into ``region`` of the destination, and the coverage mask (uint8 0/255).
 
     ``src_points``/``dst_points`` are the same mesh in source and destination pixels;
-    ``triangles`` indexes it.
+    ``triangles`` indexes it. With ``fill_slivers``, pixels inside the mesh that fall in no
+    triangle (the slivers ``mesh.triangles`` drops, e.g. between the lips of a closed mouth) take
+    a neighbouring triangle's map, so the mesh's coverage has no holes.
     """
     h, w = region.shape
     offset = np.array([region.x0, region.y0], dtype=np.float32)
@@ -57,6 +60,8 @@ def piecewise_affine(
     index = np.full((h, w), -1, dtype=np.int32)
     for i, tri in enumerate(triangles):
         cv2.fillConvexPoly(index, np.round(dst_local[tri] * 16).astype(np.int32), i, cv2.LINE_8, 4)
+    if fill_slivers:
+        _fill_slivers(index, dst_local)
     maps = _affine_maps(src_points, dst_local, triangles)  # (T, 2, 3): local dst -> source
     inside = index >= 0
     ids = np.where(inside, index, 0)
@@ -69,6 +74,27 @@ def piecewise_affine(
     map_y[~inside] = -1.0
     warped = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return warped, inside.astype(np.uint8) * 255
+
+
+SLIVER_PASSES = 6  # a dropped sliver is a few pixels wide: each pass fills one more pixel ring
+
+
+def _fill_slivers(index: np.ndarray, dst_local: np.ndarray) -> None:
+    """Give pixels inside the mesh's hull but in no triangle the id of a neighbouring triangle."""
+    hull = np.zeros(index.shape, dtype=np.uint8)
+    cv2.fillConvexPoly(hull, np.round(cv2.convexHull(dst_local) * 16).astype(np.int32), 1, cv2.LINE_8, 4)
+    holes = (index < 0) & (hull > 0)
+    if not holes.any():
+        return
+    ids = index.astype(np.float32)  # dilate (a max) works on floats; ids are exact below 2**24
+    kernel = np.ones((3, 3), np.uint8)
+    for _ in range(SLIVER_PASSES):
+        grown = cv2.dilate(ids, kernel)
+        ids[holes] = grown[holes]
+        holes &= ids < 0
+        if not holes.any():
+            break
+    index[:] = ids.astype(np.int32)
 
 
 def _affine_maps(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:

@@ -88,7 +88,7 @@ def test_a_generation_completes_watermarked_and_only_its_platform_gets_it(
     assert row.consent_statement == CONSENT and row.user_id == "user-42" and row.platform == platform
     assert row.source_sha256 == hashlib.sha256(source).hexdigest()
     assert row.target_sha256 == hashlib.sha256(target).hexdigest()
-    assert row.result["engine_settings"]["blend"] == "feather" and row.timings_ms["total"] > 0
+    assert row.result["engine_settings"]["blend"] == "multiband" and row.timings_ms["total"] > 0
 
     # The owner downloads it; the file carries this generation's number under our key.
     download = api.get(body["output"]["url"])
