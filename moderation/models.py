@@ -120,6 +120,7 @@ class DecidedBy(models.TextChoices):
     MODEL = "model"
     BANK = "bank"
     WATERMARK = "watermark"
+    PROVENANCE = "provenance"  # an intact Content Credentials manifest declaring generative AI
 
 
 class Scan(models.Model):
@@ -208,6 +209,9 @@ class ScanMedia(models.Model):
     watermark = models.JSONField(null=True, blank=True)
     signals = models.JSONField(
         default=dict, blank=True, help_text="Each signal: applied, its value, or the reason it did not apply."
+    )
+    credentials = models.JSONField(
+        null=True, blank=True, help_text="The Content Credentials (C2PA) manifest summary, when read."
     )
 
     class Meta:

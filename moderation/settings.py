@@ -228,6 +228,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ScanStatusEnum": "moderation.models.Scan.Status",
         "ReviewStatusEnum": "reports.models.ReviewItem.Status",
+        "FeedbackKindEnum": "reports.models.ScanFeedback.Kind",
+        "MediaKindEnum": "moderation.models.ScanMedia.Kind",
     },
 }
 
@@ -382,6 +384,18 @@ else:
 WATERMARK_PREVIOUS_KEYS = [
     k.strip().encode() for k in _str("WATERMARK_PREVIOUS_KEYS", "").split(",") if k.strip()
 ]
+
+# --- Content Credentials (C2PA; read by moderation/services/credentials.py) -------------------
+# Every scan reads the manifest of every medium offline (no remote manifests, no OCSP). A manifest
+# is "trusted" only when its signer chains to an anchor in this PEM file (none by default: valid
+# manifests read as "valid", never "trusted").
+C2PA_TRUST_ANCHORS_FILE = _str("C2PA_TRUST_ANCHORS_FILE", "")
+# The generator signs every image it makes with this certificate chain (PEM, leaf first) and key
+# (PEM, P-256 for ES256). Unset: a local self-signed CA and certificate are made on first use in
+# C2PA_LOCAL_DIR (what `make run` uses; their manifests are valid but trusted nowhere else).
+C2PA_SIGNING_CERT_FILE = _str("C2PA_SIGNING_CERT_FILE", "")
+C2PA_SIGNING_KEY_FILE = _str("C2PA_SIGNING_KEY_FILE", "")
+C2PA_LOCAL_DIR = Path(_str("C2PA_LOCAL_DIR", str(BASE_DIR / ".fakeme-c2pa")))
 
 LOGGING = {
     "version": 1,

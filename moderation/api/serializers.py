@@ -97,9 +97,16 @@ class ScanMediaOutputSerializer(serializers.ModelSerializer):
     result = serializers.JSONField(allow_null=True, help_text="Faces (images) or frames (videos), timings.")
     watermark = serializers.JSONField(allow_null=True)
     signals = serializers.JSONField(
-        help_text="Each signal (classifier, watermark, known_fake_bank, allow_bank): `applied`, its "
-        "`value`, and when it did not apply a `reason` (no_face, faces_too_small, frames_without_faces, "
-        "media_too_small_for_watermark). Empty until the media is analysed."
+        help_text="Each signal (classifier, watermark, content_credentials, known_fake_bank, allow_bank): "
+        "`applied`, its `value`, and when it did not apply a `reason` (no_face, faces_too_small, "
+        "frames_without_faces, media_too_small_for_watermark, no_manifest). Empty until analysed."
+    )
+    content_credentials = serializers.JSONField(
+        source="credentials",
+        allow_null=True,
+        help_text="The C2PA manifest: present, state (invalid = tampered / valid / trusted), signer, "
+        "issuer, claim_generator, signed_at, actions with their digitalSourceType, ingredients, "
+        "ai_generated; null until analysed.",
     )
 
     class Meta:
@@ -107,7 +114,7 @@ class ScanMediaOutputSerializer(serializers.ModelSerializer):
         fields = [
             "index", "kind", "format", "size_bytes", "source_url", "original_name", "sha256", "pdq",
             "pdq_quality", "verdict", "probability", "decided_by", "reasons", "known_deepfake_matches",
-            "watermark", "signals", "result", "stored",
+            "watermark", "content_credentials", "signals", "result", "stored",
         ]  # fmt: skip
 
     def get_verdict(self, media: ScanMedia) -> str | None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +30,7 @@ from moderation.banks import bank_match as bank_match_find
 from moderation.detector import get_detector
 from moderation.errors import ApplicationError, from_detection_error
 from moderation.models import Platform, Scan, ScanMedia, Verdict
+from moderation.services.credentials import credentials_check
 from moderation.services.idempotency import (
     idempotency_fingerprint,
     idempotency_key_check,
@@ -71,6 +73,7 @@ class MediaOutcome:
     matches: BankMatches = field(default_factory=BankMatches)
     watermark: dict[str, Any] | None = None
     signals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    credentials: dict[str, Any] | None = None
 
 
 def _effective_thresholds(platform: Platform, detector: Detector) -> Thresholds:
@@ -89,20 +92,25 @@ def _outcome(
     pdq: str,
     pdq_quality: int | None,
     watermark: dict[str, Any] | None,
+    credentials: dict[str, Any] | None,
 ) -> MediaOutcome:
     matches = bank_match_find(platform=platform, sha256=sha256, pdq=pdq, pdq_quality=pdq_quality)
     thresholds = _effective_thresholds(platform, detector)
-    verdict, decided_by, reasons = media_decide(
-        probability=result.probability, thresholds=thresholds, matches=matches, watermark=watermark
-    )
-    signals = media_signals(result=result, thresholds=thresholds, matches=matches, watermark=watermark)
+    evidence_in = {
+        "thresholds": thresholds,
+        "matches": matches,
+        "watermark": watermark,
+        "credentials": credentials,
+    }
+    verdict, decided_by, reasons = media_decide(probability=result.probability, **evidence_in)
+    signals = media_signals(result=result, **evidence_in)
     if verdict == Verdict.NOT_APPLICABLE:  # always with a reason: why the classifier could not judge
         reasons = [*reasons, signals["classifier"]["reason"]]
     # The engine's own verdict (at the model card's threshold) and model block would contradict or
     # repeat the scan's; keep its evidence: faces or frames, aggregates, sizes, timings.
     evidence = {k: v for k, v in result.to_dict().items() if k not in ("verdict", "model")}
     return MediaOutcome(
-        verdict, result.probability, decided_by, reasons, evidence, matches, watermark, signals
+        verdict, result.probability, decided_by, reasons, evidence, matches, watermark, signals, credentials
     )
 
 
@@ -116,6 +124,7 @@ def _apply_outcomes(
         row.verdict, row.probability = outcome.verdict, outcome.probability
         row.decided_by, row.reasons = outcome.decided_by, outcome.reasons
         row.result, row.watermark, row.signals = outcome.result, outcome.watermark, outcome.signals
+        row.credentials = outcome.credentials
         row.known_matches = outcome.matches.to_list()
         known += [{**m, "media_index": row.index} for m in row.known_matches]
 
@@ -158,6 +167,7 @@ _MEDIA_RESULT_FIELDS = [
     "watermark",
     "known_matches",
     "signals",
+    "credentials",
 ]
 
 
@@ -193,6 +203,7 @@ def _analyze_now(
                 pdq=pdq.hex if pdq else "",
                 pdq_quality=pdq.quality if pdq else None,
                 watermark=watermark_check(item.data, kind=item.kind),
+                credentials=credentials_check(item.data, item.format),
             )
         )
         pdqs.append(pdq)
@@ -431,16 +442,22 @@ def _scan_fail(scan: Scan, code: str, message: str) -> None:
 
 def _analyze_stored(
     scan: Scan, row: ScanMedia, detector: Detector, progress: _Progress
-) -> tuple[AnalysisResult, dict[str, Any] | None]:
+) -> tuple[AnalysisResult, dict[str, Any] | None, dict[str, Any]]:
+    """(engine result, watermark recovery, Content Credentials) of one stored medium."""
     if not row.storage_key:
         raise ApplicationError("media_missing", "The scan's stored media has been deleted.")
     if row.kind == ScanMedia.Kind.IMAGE:
         data = media_read(row.storage_key)
-        return detector.analyze_image(data), watermark_check(data, kind=row.kind)
+        return (
+            detector.analyze_image(data),
+            watermark_check(data, kind=row.kind),
+            credentials_check(data, row.format),
+        )
     vote = VideoWatermarkVote()
     with media_local_path(row.storage_key, f".{row.format}") as path:
         result = detector.analyze_video(path, progress=progress.for_media(row.index), frame_hook=vote.add)
-    return result, vote.check()
+        credentials = credentials_check(Path(path).read_bytes(), row.format)
+    return result, vote.check(), credentials
 
 
 def scan_run(*, scan_id: str) -> Scan | None:
@@ -469,7 +486,7 @@ def _scan_run_locked(scan_id: str) -> Scan | None:
         detector = get_detector(max_video_seconds=scan.platform.max_video_seconds)
         outcomes = []
         for row in rows:
-            result, watermark = _analyze_stored(scan, row, detector, progress)
+            result, watermark, credentials = _analyze_stored(scan, row, detector, progress)
             outcomes.append(
                 _outcome(
                     platform=scan.platform,
@@ -479,6 +496,7 @@ def _scan_run_locked(scan_id: str) -> Scan | None:
                     pdq=row.pdq,
                     pdq_quality=row.pdq_quality,
                     watermark=watermark,
+                    credentials=credentials,
                 )
             )
             progress.media_done(row.index, getattr(result, "frames_sampled", 0))

@@ -2,9 +2,11 @@
 
 A media item's verdict, strongest evidence first:
   1. FakeME's own watermark found          -> fake      (decided_by=watermark, reason fakeme_watermark)
-  2. allow bank match (cleared on appeal)  -> never fake or uncertain (decided_by=bank when it overrode)
-  3. known-deepfake bank match             -> fake      (decided_by=bank, reason known_deepfake)
-  4. the classifier: P(fake) >= tag threshold          -> fake       (reason classifier)
+  2. an intact (valid or trusted) Content Credentials manifest declaring generative AI
+                                           -> fake      (decided_by=provenance, reason c2pa_ai_generated)
+  3. allow bank match (cleared on appeal)  -> never fake or uncertain (decided_by=bank when it overrode)
+  4. known-deepfake bank match             -> fake      (decided_by=bank, reason known_deepfake)
+  5. the classifier: P(fake) >= tag threshold          -> fake       (reason classifier)
                      review threshold <= P < tag       -> uncertain  (reason classifier_uncertain)
                      below                             -> real;  no face -> not_applicable
 The post is fake if any media is, else uncertain if any is, else real if any is, else
@@ -29,15 +31,18 @@ REASON_CLASSIFIER_UNCERTAIN = "classifier_uncertain"
 REASON_KNOWN_DEEPFAKE = "known_deepfake"
 REASON_ALLOW_LISTED = "allow_listed"
 REASON_WATERMARK = "fakeme_watermark"
+REASON_C2PA_AI = "c2pa_ai_generated"
+REASON_C2PA_TAMPERED = "c2pa_manifest_tampered"  # reported, decides nothing
 
 # Why a signal did not apply to a media item (the API's `signals.*.reason`).
 NO_FACE = "no_face"
 FACES_TOO_SMALL = "faces_too_small"
 FRAMES_WITHOUT_FACES = "frames_without_faces"
 MEDIA_TOO_SMALL_FOR_WATERMARK = "media_too_small_for_watermark"
+NO_MANIFEST = "no_manifest"
 
-SIGNALS = ("classifier", "watermark", "known_fake_bank", "allow_bank")
-_DECIDER_RANK = {DecidedBy.WATERMARK: 0, DecidedBy.BANK: 1, DecidedBy.MODEL: 2}
+SIGNALS = ("classifier", "watermark", "content_credentials", "known_fake_bank", "allow_bank")
+_DECIDER_RANK = {DecidedBy.WATERMARK: 0, DecidedBy.PROVENANCE: 1, DecidedBy.BANK: 2, DecidedBy.MODEL: 3}
 
 
 @dataclass(frozen=True)
@@ -98,12 +103,29 @@ def media_decide(
     thresholds: Thresholds,
     matches: BankMatches,
     watermark: dict[str, Any] | None,
+    credentials: dict[str, Any] | None = None,
 ) -> tuple[str, str, list[str]]:
-    """(verdict, decided_by, reasons) for one media item; see the module docstring for the order."""
+    """(verdict, decided_by, reasons) for one media item; see the module docstring for the order.
+    A tampered manifest adds its reason and decides nothing (an absent one is evidence of nothing)."""
+    verdict, decided_by, reasons = _decide(probability, thresholds, matches, watermark, credentials or {})
+    if (credentials or {}).get("tampered"):
+        reasons = [*reasons, REASON_C2PA_TAMPERED]
+    return verdict, decided_by, reasons
+
+
+def _decide(
+    probability: float | None,
+    thresholds: Thresholds,
+    matches: BankMatches,
+    watermark: dict[str, Any] | None,
+    credentials: dict[str, Any],
+) -> tuple[str, str, list[str]]:
     model = model_verdict(probability, thresholds)
     model_reasons = {Verdict.FAKE: [REASON_CLASSIFIER], Verdict.UNCERTAIN: [REASON_CLASSIFIER_UNCERTAIN]}
     if watermark and watermark.get("found"):
         return Verdict.FAKE, DecidedBy.WATERMARK, [REASON_WATERMARK]
+    if credentials.get("ai_generated"):
+        return Verdict.FAKE, DecidedBy.PROVENANCE, [REASON_C2PA_AI]
     if matches.allow:
         if model in (Verdict.FAKE, Verdict.UNCERTAIN):
             return Verdict.REAL, DecidedBy.BANK, [REASON_ALLOW_LISTED]
@@ -137,18 +159,32 @@ def _watermark_signal(watermark: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def _credentials_signal(credentials: dict[str, Any] | None) -> dict[str, Any]:
+    if not credentials or not credentials.get("present"):
+        reason = (credentials or {}).get("reason") or NO_MANIFEST
+        return {"applied": False, "value": None, "reason": reason}
+    return {
+        "applied": True,
+        "value": credentials.get("state"),  # invalid (tampered) / valid / trusted
+        "ai_generated": bool(credentials.get("ai_generated")),
+        "signer": credentials.get("signer"),
+    }
+
+
 def media_signals(
     *,
     result: AnalysisResult,
     thresholds: Thresholds,
     matches: BankMatches,
     watermark: dict[str, Any] | None,
+    credentials: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Each signal on one media item: ``applied``, its ``value``, and a ``reason`` when it did not apply.
     Both banks are always checked (by SHA-256, and by PDQ for images with a usable hash)."""
     return {
         "classifier": _classifier_signal(result, thresholds),
         "watermark": _watermark_signal(watermark),
+        "content_credentials": _credentials_signal(credentials),
         "known_fake_bank": {"applied": True, "value": len(matches.known_fake)},
         "allow_bank": {"applied": True, "value": len(matches.allow)},
     }

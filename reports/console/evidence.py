@@ -83,6 +83,8 @@ def override_words(decided_by: str, reasons: list[str] | None) -> str:
     next to the score so that a low score beside a red badge does not read as a contradiction."""
     if decided_by == DecidedBy.WATERMARK:
         return "FakeME watermark"
+    if decided_by == DecidedBy.PROVENANCE:
+        return "Content Credentials (declared AI-generated)"
     if decided_by == DecidedBy.BANK:
         return "allow bank" if "allow_listed" in (reasons or []) else "known-deepfake bank"
     return ""

@@ -23,8 +23,9 @@ from django.db import connections
 from PIL import Image
 from report_helpers import reported_post, scanned_post
 
-from moderation.models import Platform
+from moderation.models import Platform, ScanMedia
 from reports.models import AuditEntry, ReviewItem
+from watermark.credentials import IPTC
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
 
@@ -258,6 +259,18 @@ def test_moderator_flow_in_chromium(
     assert row.count() == 1
     assert "Uncertain" in row.inner_text() and "Model uncertain" in row.inner_text()
     assert ReviewItem.objects.get(scan=auto).category == "model_uncertain"
+
+    # The manifest panel: what a file's Content Credentials say, on the item page.
+    manifest = {
+        "present": True, "state": "trusted", "signer": "Studio generator", "issuer": "Studio CA",
+        "claim_generator": "Studio 4.1", "signed_at": None, "ingredients": 0, "ai_generated": True,
+        "tampered": False, "failures": [],
+        "actions": [{"action": "c2pa.created", "digitalSourceType": IPTC + "trainedAlgorithmicMedia"}],
+    }  # fmt: skip
+    ScanMedia.objects.filter(scan_id=mild.scan_id).update(credentials=manifest)
+    page.goto(f"{base}/console/items/{mild.pk}/")
+    panel = page.locator("[data-credentials=trusted]").first
+    assert panel.is_visible() and "declares AI-generated" in panel.inner_text()
 
     # Every page fits a phone's width.
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)

@@ -50,3 +50,50 @@ def test_a_model_decision_shows_the_score_alone(
     scan = scanned_post(platform, external_id="post-m", image=face_jpeg, probability=0.91, verdict="fake")
     body = staff_client.get(reverse("console:scan", args=[scan.pk])).content.decode()
     assert "overridden" not in body and "P(fake) 0.910" in body
+
+
+def test_the_manifest_panel_and_a_provenance_override(
+    staff_client: Client, platform: Platform, face_jpeg: bytes
+) -> None:
+    scan = scanned_post(platform, external_id="post-c", image=face_jpeg, probability=0.04, verdict="fake")
+    credentials = {
+        "present": True,
+        "state": "trusted",
+        "signer": "Studio generator",
+        "issuer": "Studio CA",
+        "claim_generator": "Studio 4.1",
+        "signed_at": None,
+        "actions": [
+            {
+                "action": "c2pa.created",
+                "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+            }
+        ],
+        "ingredients": 2,
+        "ai_generated": True,
+        "tampered": False,
+        "failures": [],
+    }
+    Scan.objects.filter(pk=scan.pk).update(decided_by="provenance", reasons=["c2pa_ai_generated"])
+    ScanMedia.objects.filter(scan=scan).update(
+        decided_by="provenance", reasons=["c2pa_ai_generated"], credentials=credentials
+    )
+    body = staff_client.get(reverse("console:scan", args=[scan.pk])).content.decode()
+    assert "model 0.04 — overridden by Content Credentials (declared AI-generated)" in body
+    panel = re.search(r'<div class="credentials small" data-credentials="trusted">(.*?)</div>', body, re.S)
+    assert panel, "the manifest panel is missing"
+    text = panel.group(1)
+    for words in (
+        "declares AI-generated",
+        "Studio generator",
+        "Studio CA",
+        "Studio 4.1",
+        "trainedAlgorithmicMedia",
+    ):
+        assert words in text, words
+    assert "2 ingredients" in text
+    ScanMedia.objects.filter(scan=scan).update(
+        credentials={**credentials, "state": "invalid", "tampered": True}
+    )
+    tampered = staff_client.get(reverse("console:scan", args=[scan.pk])).content.decode()
+    assert "tampered</span> the manifest does not match the file" in tampered

@@ -105,6 +105,7 @@ def test_demo_setup_prints_a_working_key_and_admin_login(
     settings, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.DEBUG = True
+    settings.C2PA_LOCAL_DIR = tmp_path / "c2pa"
     monkeypatch.setenv("DEMO_SECRET_FILE", str(tmp_path / "demo-secret"))
     out = io.StringIO()
     call_command("demo_setup", stdout=out)
@@ -115,9 +116,13 @@ def test_demo_setup_prints_a_working_key_and_admin_login(
     from django.test import Client
 
     assert Client().login(username="admin", password=password)
+    # make run says which certificate signs generated images: a local one, made on first use
+    assert "local self-signed certificate" in text and "made now" in text
+    assert (settings.C2PA_LOCAL_DIR / "signer-chain.pem").is_file()
     again = io.StringIO()
     call_command("demo_setup", stdout=again)  # run again: the same demo key keeps working
     assert again.getvalue().split("Demo API key: ")[1].split()[0] == raw
+    assert "reused" in again.getvalue()
     assert with_key(raw).get(SCANS).status_code == 200
     (tmp_path / "demo-secret").unlink()  # a new secret: new credentials, the old key revoked
     call_command("demo_setup", stdout=io.StringIO())

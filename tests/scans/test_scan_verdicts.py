@@ -107,7 +107,7 @@ def test_every_signal_says_whether_it_applied_and_why_not(
     api: APIClient, face_jpeg: bytes, no_face_jpeg: bytes, astronaut: np.ndarray
 ) -> None:
     signals = _scan(api, face_jpeg)["media"][0]["signals"]
-    assert set(signals) == {"classifier", "watermark", "known_fake_bank", "allow_bank"}
+    assert set(signals) == {"classifier", "watermark", "content_credentials", "known_fake_bank", "allow_bank"}
     assert signals["watermark"] == {"applied": True, "value": False, "generation_id": None}
     assert signals["known_fake_bank"] == {"applied": True, "value": 0}
     assert signals["allow_bank"] == {"applied": True, "value": 0}

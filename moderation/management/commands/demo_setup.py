@@ -27,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from moderation.auth import api_key_derive
 from moderation.models import ApiKey, Platform
+from moderation.services.credentials import signing_identity
 from moderation.services.platforms import api_key_create, api_key_revoke, platform_create
 from reports.console.demo import demo_content_create
 
@@ -110,6 +111,7 @@ class Command(BaseCommand):
             if made
             else f"the same as the last run, derived from {secret_file} (delete it for new ones)"
         )
+        signing = self._signing_note()
         self.stdout.write(
             "\n".join(
                 [
@@ -120,9 +122,24 @@ class Command(BaseCommand):
                     f"  API docs:     {base}/api/docs/",
                     f"  Demo API key: {raw} ({key_note})",
                     f"  Credentials:  {kept}",
+                    f"  Signing:      {signing}",
                     f"  Try:          curl -H 'Authorization: Bearer {raw}' \\\n"
                     f"                     -F media=@photo.jpg {base}/api/v1/scans",
                     "",
                 ]
             )
+        )
+
+    @staticmethod
+    def _signing_note() -> str:
+        """Generated images carry signed Content Credentials: say with which certificate."""
+        if settings.C2PA_SIGNING_CERT_FILE and settings.C2PA_SIGNING_KEY_FILE:
+            return f"Content Credentials signed with {settings.C2PA_SIGNING_CERT_FILE}"
+        folder = Path(settings.C2PA_LOCAL_DIR)
+        made = not (folder / "signer-chain.pem").is_file()
+        signing_identity()
+        return (
+            f"Content Credentials signed with a local self-signed certificate in {folder} "
+            f"({'made now' if made else 'reused'}; valid, trusted only where {folder / 'local-ca.pem'} is an "
+            "anchor: set C2PA_SIGNING_CERT_FILE and C2PA_SIGNING_KEY_FILE in production)"
         )
