@@ -24,7 +24,7 @@ from generation.models import Generation
 from moderation.models import Platform, Scan
 from moderation.services.media import media_from_bytes, media_store
 from moderation.services.scans import scan_submit
-from reports.models import ReviewItem
+from reports.models import AuditEntry, ReviewItem
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +108,7 @@ PAGES: dict[str, Page] = {
     "scan": lambda r: reverse("console:scan", args=[r.getfixturevalue("item").scan.pk]),
     "scans-csv": lambda r: reverse("console:scans-csv"),
     "media-file": lambda r: reverse("console:media-file", args=[r.getfixturevalue("item").scan.pk, 0]),
+    "media-thumb": lambda r: reverse("console:media-thumb", args=[r.getfixturevalue("item").scan.pk, 0]),
     "face-heatmap": lambda r: reverse("console:face-heatmap", args=[r.getfixturevalue("face_scan").pk, 0, 0]),
     "frame-thumb": lambda r: reverse(
         "console:frame-thumb", args=_frame_args(r.getfixturevalue("video_frame"))
@@ -129,6 +130,8 @@ POST_ONLY: dict[str, Page] = {
     "item-claim": lambda r: reverse("console:item-claim", args=[r.getfixturevalue("item").pk]),
     "item-release": lambda r: reverse("console:item-release", args=[r.getfixturevalue("item").pk]),
     "item-decide": lambda r: reverse("console:item-decide", args=[r.getfixturevalue("item").pk]),
+    "media-reveal": lambda r: reverse("console:media-reveal", args=[r.getfixturevalue("item").scan.pk, 0]),
+    "blur-setting": lambda r: reverse("console:blur-setting"),
 }
 FORM_PAGES = {"watermark", "login"}  # pages that also take their own form's POST
 
@@ -252,6 +255,8 @@ def test_csrf_is_enforced_on_every_form(form: str, item: ReviewItem, staff: Abst
             {"items": [f"{item.pk}:{item.version}"], "decision": "confirmed"},
         ),
         "watermark": (reverse("console:watermark"), {}),
+        "media-reveal": (reverse("console:media-reveal", args=[item.scan.pk, 0]), {}),
+        "blur-setting": (reverse("console:blur-setting"), {"blur": "off"}),
         "logout": (reverse("console:logout"), {}),
         "login": (reverse("console:login"), {"username": "alice", "password": "x"}),
     }
@@ -261,6 +266,7 @@ def test_csrf_is_enforced_on_every_form(form: str, item: ReviewItem, staff: Abst
     assert b"security token was missing or out of date" in refused.content
     item.refresh_from_db()
     assert item.version == 1 and item.assignee is None and item.decision == ""
+    assert not AuditEntry.objects.filter(action__in=["media.reveal", "moderator.settings"]).exists()
 
     data["csrfmiddlewaretoken"] = _token(client, reverse("console:queue"))
     accepted = client.post(url, data)

@@ -142,6 +142,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("api-scan-detail", "GET"): Case(200, 404, other_code="not_found"),
     ("api-scan-media-content", "GET"): Case(200, 404, other_code="not_found", check_own=_media_bytes),
+    ("api-scan-feedback", "POST"): Case(
+        201, 404, _post_json(lambda r: {"kind": "false_positive"}), other_code="not_found"
+    ),
     # known-deepfake bank
     ("api-known-fakes", "GET"): Case(200, 200, check_own=_lists(lambda w: str(w.known_fake.pk))),
     ("api-known-fakes", "POST"): Case(
