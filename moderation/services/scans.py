@@ -48,13 +48,7 @@ from moderation.services.media import (
     media_store,
 )
 from moderation.services.run_locks import run_lock, run_lock_taken
-from moderation.services.verdicts import (
-    Thresholds,
-    hashtags_with_tag,
-    media_decide,
-    media_signals,
-    scan_decide,
-)
+from moderation.services.verdicts import Thresholds, hashtags_with_tag, media_assess, scan_decide
 from moderation.services.watermarks import VideoWatermarkVote, watermark_check
 
 logger = logging.getLogger(__name__)
@@ -86,7 +80,7 @@ def _effective_thresholds(platform: Platform, detector: Detector) -> Thresholds:
 def _outcome(
     *,
     platform: Platform,
-    detector: Detector,
+    thresholds: Thresholds,
     result: AnalysisResult,
     sha256: str,
     pdq: str,
@@ -95,22 +89,22 @@ def _outcome(
     credentials: dict[str, Any] | None,
 ) -> MediaOutcome:
     matches = bank_match_find(platform=platform, sha256=sha256, pdq=pdq, pdq_quality=pdq_quality)
-    thresholds = _effective_thresholds(platform, detector)
-    evidence_in = {
-        "thresholds": thresholds,
-        "matches": matches,
-        "watermark": watermark,
-        "credentials": credentials,
-    }
-    verdict, decided_by, reasons = media_decide(probability=result.probability, **evidence_in)
-    signals = media_signals(result=result, **evidence_in)
-    if verdict == Verdict.NOT_APPLICABLE:  # always with a reason: why the classifier could not judge
-        reasons = [*reasons, signals["classifier"]["reason"]]
+    judged = media_assess(
+        result=result, thresholds=thresholds, matches=matches, watermark=watermark, credentials=credentials
+    )
     # The engine's own verdict (at the model card's threshold) and model block would contradict or
     # repeat the scan's; keep its evidence: faces or frames, aggregates, sizes, timings.
     evidence = {k: v for k, v in result.to_dict().items() if k not in ("verdict", "model")}
     return MediaOutcome(
-        verdict, result.probability, decided_by, reasons, evidence, matches, watermark, signals, credentials
+        judged.verdict,
+        result.probability,
+        judged.decided_by,
+        judged.reasons,
+        evidence,
+        matches,
+        watermark,
+        judged.signals,
+        credentials,
     )
 
 
@@ -187,6 +181,7 @@ def _analyze_now(
 ) -> tuple[Detector, list[MediaOutcome], list[Any]]:
     """Scan images inside the request; any bad input raises before anything is stored."""
     detector = get_detector()
+    thresholds = _effective_thresholds(platform, detector)
     outcomes, pdqs = [], []
     for item in items:
         try:  # first: the engine refuses a bomb from its header, which pdq_of_image does not check
@@ -197,7 +192,7 @@ def _analyze_now(
         outcomes.append(
             _outcome(
                 platform=platform,
-                detector=detector,
+                thresholds=thresholds,
                 result=result,
                 sha256=item.sha256,
                 pdq=pdq.hex if pdq else "",
@@ -484,13 +479,14 @@ def _scan_run_locked(scan_id: str) -> Scan | None:
     progress = _Progress(scan, len(rows))
     try:
         detector = get_detector(max_video_seconds=scan.platform.max_video_seconds)
+        thresholds = _effective_thresholds(scan.platform, detector)
         outcomes = []
         for row in rows:
             result, watermark, credentials = _analyze_stored(scan, row, detector, progress)
             outcomes.append(
                 _outcome(
                     platform=scan.platform,
-                    detector=detector,
+                    thresholds=thresholds,
                     result=result,
                     sha256=row.sha256,
                     pdq=row.pdq,

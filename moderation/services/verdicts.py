@@ -190,6 +190,41 @@ def media_signals(
     }
 
 
+@dataclass(frozen=True)
+class Assessment:
+    """One media item's verdict, who decided it, why, and every signal behind it."""
+
+    verdict: str
+    decided_by: str
+    reasons: list[str]
+    signals: dict[str, dict[str, Any]]
+
+
+def media_assess(
+    *,
+    result: AnalysisResult,
+    thresholds: Thresholds,
+    matches: BankMatches,
+    watermark: dict[str, Any] | None,
+    credentials: dict[str, Any] | None = None,
+) -> Assessment:
+    """``media_decide`` and ``media_signals`` of one analysed item; a ``not_applicable`` verdict
+    always carries the classifier's reason (no_face, faces_too_small, frames_without_faces)."""
+    verdict, decided_by, reasons = media_decide(
+        probability=result.probability,
+        thresholds=thresholds,
+        matches=matches,
+        watermark=watermark,
+        credentials=credentials,
+    )
+    signals = media_signals(
+        result=result, thresholds=thresholds, matches=matches, watermark=watermark, credentials=credentials
+    )
+    if verdict == Verdict.NOT_APPLICABLE:
+        reasons = [*reasons, signals["classifier"]["reason"]]
+    return Assessment(verdict, decided_by, reasons, signals)
+
+
 # -- the post -------------------------------------------------------------------------------------
 def scan_decide(outcomes: Sequence[tuple[str, str]]) -> tuple[str, str]:
     """(verdict, decided_by) of a post from its media's (verdict, decided_by) pairs."""
