@@ -13,7 +13,7 @@ import base64
 import io
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import c2pa
 
@@ -115,13 +115,15 @@ def _failures(results: dict[str, Any] | None) -> list[str]:
     return sorted({str(f.get("code")) for f in active.get("failure") or [] if f.get("code")})
 
 
-def read_credentials(data: bytes, fmt: str, *, trust_anchors: str | None = None) -> Credentials:
-    """The manifest of ``data`` (a file of sniffed format ``fmt``); never raises for the file's sake."""
+def read_credentials(data: bytes | BinaryIO, fmt: str, *, trust_anchors: str | None = None) -> Credentials:
+    """The manifest of ``data`` (a file's bytes, or the open file: a video need not be held in memory)
+    of sniffed format ``fmt``; never raises for the file's sake."""
     mime = MIME_TYPES.get(fmt)
     if mime is None:
         return Credentials(present=False, reason=UNSUPPORTED_FORMAT)
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
-        with c2pa.Reader(mime, io.BytesIO(data), context=_context(trust_anchors)) as reader:
+        with c2pa.Reader(mime, stream, context=_context(trust_anchors)) as reader:
             manifest = reader.get_active_manifest() or {}
             state = (reader.get_validation_state() or "").lower() or None
             results = reader.get_validation_results()

@@ -6,11 +6,12 @@ configured certificate, else a local self-signed one made on first use (``make r
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 
@@ -21,12 +22,19 @@ logger = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 
 
+@functools.lru_cache(maxsize=4)
+def _anchors_of(path: str, mtime_ns: int) -> str:
+    return Path(path).read_text()
+
+
 def trust_anchors() -> str | None:
+    """The PEM bundle of ``C2PA_TRUST_ANCHORS_FILE``, read once per version of the file (every
+    scanned medium needs it)."""
     path = settings.C2PA_TRUST_ANCHORS_FILE
-    return Path(path).read_text() if path else None
+    return _anchors_of(str(path), Path(path).stat().st_mtime_ns) if path else None
 
 
-def credentials_check(data: bytes, fmt: str) -> dict[str, Any]:
+def credentials_check(data: bytes | BinaryIO, fmt: str) -> dict[str, Any]:
     """The manifest summary stored with a scanned medium (``watermark.credentials.Credentials``)."""
     return read_credentials(data, fmt, trust_anchors=trust_anchors()).to_dict()
 

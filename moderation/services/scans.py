@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -451,7 +450,8 @@ def _analyze_stored(
     vote = VideoWatermarkVote()
     with media_local_path(row.storage_key, f".{row.format}") as path:
         result = detector.analyze_video(path, progress=progress.for_media(row.index), frame_hook=vote.add)
-        credentials = credentials_check(Path(path).read_bytes(), row.format)
+        with open(path, "rb") as video:  # streamed: the clip is not read into memory a second time
+            credentials = credentials_check(video, row.format)
     return result, vote.check(), credentials
 
 

@@ -155,3 +155,6 @@ def test_a_video_without_faces_says_so_in_its_signals(
     signals = done["media"][0]["signals"]
     assert signals["classifier"] == {"applied": False, "value": None, "reason": "frames_without_faces"}
     assert signals["watermark"]["applied"] is True and signals["watermark"]["value"] is False
+    # the clip's manifest is read from the stored file (streamed): this one has none
+    assert signals["content_credentials"] == {"applied": False, "value": None, "reason": "no_manifest"}
+    assert done["media"][0]["content_credentials"]["present"] is False
