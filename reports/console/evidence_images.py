@@ -127,6 +127,21 @@ def frame_thumbnail_jpeg(media: ScanMedia, *, frame: int, threshold: float | Non
 QUEUE_THUMB_SIDE = 96
 
 
+def jpeg_thumbnail(rgb: np.ndarray, side: int, quality: int = 80) -> bytes:
+    """``rgb`` shrunk to fit a ``side`` × ``side`` square (never enlarged), as a JPEG."""
+    h, w = rgb.shape[:2]
+    scale = min(1.0, side / max(h, w))
+    small = cv2.resize(
+        rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
+    if not ok:
+        raise ApplicationError("render_failed", "The thumbnail could not be made.", status=500)
+    return buf.tobytes()
+
+
 def media_thumbnail_jpeg(media: ScanMedia) -> bytes:
     """A small JPEG of the media for the queue: the image, or a video's first sampled frame."""
     key = f"console:media-thumb:{media.pk}"
@@ -139,14 +154,6 @@ def media_thumbnail_jpeg(media: ScanMedia) -> bytes:
         if not frames:
             raise ApplicationError("not_found", "The video has no sampled frame yet.", status=404)
         frame = int(frames[0]["index"])
-    rgb = _picture(media, frame)
-    h, w = rgb.shape[:2]
-    scale = min(1.0, QUEUE_THUMB_SIDE / max(h, w))
-    small = cv2.resize(
-        rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
-    )
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
-    if not ok:
-        raise ApplicationError("render_failed", "The thumbnail could not be made.", status=500)
-    cache.set(key, buf.tobytes(), CACHE_SECONDS)
-    return buf.tobytes()
+    jpeg = jpeg_thumbnail(_picture(media, frame), QUEUE_THUMB_SIDE)
+    cache.set(key, jpeg, CACHE_SECONDS)
+    return jpeg

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cv2
 import numpy as np
 from django import forms
 from django.conf import settings
@@ -27,6 +26,7 @@ from generation.selectors import GENERATION_ID_PATTERN, generation_log, generati
 from moderation.errors import ApplicationError
 from moderation.services.media import media_local_path, media_read
 from reports.console.access import error_page, staff_required
+from reports.console.evidence_images import jpeg_thumbnail
 from reports.console.selectors import platform_list
 
 PAGE_SIZE = 50
@@ -85,15 +85,7 @@ def _thumbnail(key: str, kind: str, fmt: str) -> bytes:
         rgb = _first_frame(key, fmt) if kind == MediaKind.VIDEO else load_image(media_read(key))
     except DetectionError as exc:
         raise ApplicationError(exc.code, exc.message, status=422) from exc
-    height, width = rgb.shape[:2]
-    scale = min(1.0, THUMB_SIDE / max(height, width))
-    small = cv2.resize(
-        rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
-    )
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82])
-    if not ok:
-        raise ApplicationError("render_failed", "The thumbnail could not be made.", status=500)
-    return buf.tobytes()
+    return jpeg_thumbnail(rgb, THUMB_SIDE, quality=82)
 
 
 @require_GET
