@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from moderation.models import DecidedBy, Scan, ScanMedia
 from reports.console.charts import Series, line_chart
+from reports.models import ReviewItem
 from reports.selectors import ItemMedia
+from reports.services.media_veil import veiled_keys
 
 TOP_FRAMES = 6
 
@@ -186,8 +189,11 @@ def item_evidence(media: list[ItemMedia]) -> list[MediaEvidence]:
     return [media_evidence(m.media, scan=m.media.scan, sources=m.sources) for m in media]
 
 
-def veil(evidence: list[MediaEvidence], veiled: set[str]) -> list[MediaEvidence]:
-    """Mark the media to show blurred (``veiled`` holds ``media_veil.media_key`` values)."""
+def veil(
+    evidence: list[MediaEvidence], *, user: AbstractBaseUser, session: Any, item: ReviewItem | None = None
+) -> list[MediaEvidence]:
+    """Mark the media this moderator sees blurred on this page (``reports.services.media_veil``)."""
+    veiled = veiled_keys(user=user, session=session, keys=[ev.key for ev in evidence], item=item)
     for ev in evidence:
         ev.veiled = ev.key in veiled
     return evidence

@@ -13,13 +13,12 @@ from django.urls import reverse
 
 from moderation.errors import ApplicationError
 from reports.console.access import action_view, allow, back_url, error_page, staff_required
-from reports.console.evidence import MediaEvidence, item_evidence, veil
+from reports.console.evidence import item_evidence, veil
 from reports.console.forms import BulkDecisionForm, DecisionForm, QueueFilterForm, VersionForm
 from reports.console.review_history import history_events
 from reports.console.selectors import console_scan_get
 from reports.models import ReporterStats, ReviewItem
 from reports.selectors import review_item_get, review_item_history, review_item_media, review_queue
-from reports.services.media_veil import veiled_keys
 from reports.services.priority import reporter_trust, review_score_breakdown
 from reports.services.review import review_bulk_decide, review_claim, review_decide, review_release
 
@@ -165,7 +164,9 @@ def item_detail(request: HttpRequest, item_id: str) -> HttpResponse:
         "item": item,
         "scan": scan,
         # every distinct media sent for the post, whatever its scan's state: what a decision may bank
-        "evidence": _veiled(request, item_evidence(review_item_media(item=item)), item),
+        "evidence": veil(
+            item_evidence(review_item_media(item=item)), user=request.user, session=request.session, item=item
+        ),
         "reports": _reports_with_accuracy(item),
         "breakdown": review_score_breakdown(item),
         "history": history_events(review_item_history(item=item)),
@@ -176,11 +177,6 @@ def item_detail(request: HttpRequest, item_id: str) -> HttpResponse:
         "nav": "queue",
     }
     return render(request, "console/item.html", context)
-
-
-def _veiled(request: HttpRequest, evidence: list[MediaEvidence], item: ReviewItem) -> list[MediaEvidence]:
-    keys = [ev.key for ev in evidence]
-    return veil(evidence, veiled_keys(user=request.user, session=request.session, keys=keys, item=item))
 
 
 def _version(request: HttpRequest) -> int:

@@ -24,7 +24,6 @@ from reports.console.forms import ScanFilterForm
 from reports.console.history import post_history
 from reports.console.selectors import console_scan_get, console_scan_list, console_scan_media_get
 from reports.selectors import scan_feedback_list
-from reports.services.media_veil import veiled_keys
 
 PAGE_SIZE = 50
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -106,11 +105,9 @@ def scan_detail(request: HttpRequest, scan_id: str) -> HttpResponse:
         scan = console_scan_get(scan_id=scan_id)
     except ApplicationError as exc:
         return _error_response(request, exc)
-    evidence = scan_evidence(scan)
-    keys = [ev.key for ev in evidence]
     context = {
         "scan": scan,
-        "evidence": veil(evidence, veiled_keys(user=request.user, session=request.session, keys=keys)),
+        "evidence": veil(scan_evidence(scan), user=request.user, session=request.session),
         "history": post_history(platform=scan.platform, external_id=scan.external_id),
         "feedback": scan_feedback_list(scan=scan),
         "nav": "scans",
