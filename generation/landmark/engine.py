@@ -232,7 +232,7 @@ class LandmarkSwapper:
         """Pose check, then the composite. Private: callers get marked frames only."""
         posed, mirrored = self._posed(src, points, mirror)
         composite = self._composite(posed, target, points)
-        return Composite(composite.image, composite.dst, composite.alpha, composite.region, mirrored)
+        return replace(composite, mirrored=mirrored)
 
     def _composite(
         self, src: SourceFace, target: np.ndarray, points: np.ndarray, tri: np.ndarray | None = None
