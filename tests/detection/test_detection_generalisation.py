@@ -358,6 +358,23 @@ def test_a_clip_logit_shift_is_fitted_when_fake_clips_score_below_the_photo_thre
     assert choose_video_calibration(moved, threshold=0.9, current_shift=0.5)[1] == pytest.approx(shift)
 
 
+def test_a_clip_shift_never_buys_fake_clips_with_more_than_a_tenth_of_the_real_ones() -> None:
+    # Barely separable clips (candidate B's train clips): reals 0.30–0.75, fakes 0.40–0.80. The
+    # balanced best shift would tag 4 of 10 reals to catch 8 of 10 fakes; the floor allows one real.
+    reals = [0.30, 0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70, 0.75]
+    fakes = [0.40, 0.50, 0.62, 0.66, 0.68, 0.72, 0.74, 0.76, 0.78, 0.80]
+    clips = [_clip(f"r{i}", 0, p) for i, p in enumerate(reals)]
+    clips += [_clip(f"f{i}", 1, p) for i, p in enumerate(fakes)]
+    agg, shift, table = choose_video_calibration(clips, threshold=0.9)
+    assert table[agg]["real_right"] == pytest.approx(0.9) and table["min_real_right"] == 0.9
+    # Only the 0.75 real may cross 0.9, not the 0.70 one: the fakes from 0.72 up are caught.
+    assert table[agg]["fake_right"] == pytest.approx(0.5)
+    assert 1.25 < shift < 1.35  # logit(0.9) - logit(0.72) ≈ 1.25; logit(0.9) - logit(0.70) ≈ 1.35
+    # With no floor the same clips would trade reals for fakes.
+    _, _, loose = choose_video_calibration(clips, threshold=0.9, min_real_right=0.0)
+    assert loose[agg]["fake_right"] == 1.0
+
+
 def test_the_engine_applies_the_cards_clip_shift(tmp_path: Path, face_video: Path) -> None:
     weights = make_random_weights(tmp_path / "w.safetensors")
     clip = face_video
