@@ -43,19 +43,22 @@ test: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	# The dependency order of docs/architecture.md (contracts in pyproject.toml).
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: venv
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
 bench: venv
-	$(PY) bench/detect.py $(ARGS)
+	$(PY) -m bench.detect $(ARGS)
 
 # The scan API under gunicorn + PostgreSQL + Redis against the engine alone (needs both running).
 bench-scan: venv
-	$(PY) bench/scan_api.py $(ARGS)
+	$(PY) -m bench.scan_api $(ARGS)

@@ -7,7 +7,7 @@ Each tile: the target (top) and the source (bottom) small on the left, then the 
 seamless swap of the target's face. Outputs are the engine's, watermarked (``swap_image``). Pairs
 the seamless pipeline refuses (``pose_mismatch``) are listed and replaced.
 
-    python bench/contact_sheet.py                    # writes docs/generation-contact-sheet.jpg
+    python -m bench.contact_sheet                    # writes docs/generation-contact-sheet.jpg
 """
 
 from __future__ import annotations
@@ -20,12 +20,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make the project's packages importable
-    sys.path.insert(0, str(ROOT))
-
-from bench.generate import DATA, KEY, NEW, OLD, PAYLOAD, engines_under_test, read_rgb  # noqa: E402
-from generation.landmark import SwapError, WatermarkSpec  # noqa: E402
+from bench.common import ROOT
+from bench.generate_inputs import DATA, KEY, NEW, OLD, PAYLOAD, engines_under_test, read_rgb
+from generation.landmark import SwapError, WatermarkSpec
 
 DEFAULT_OUT = ROOT / "docs" / "generation-contact-sheet.jpg"
 FFHQ = DATA / "faces-real" / "ffhq-512"
@@ -84,7 +81,7 @@ def header(width: int) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.contact_sheet", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--quality", type=int, default=85, help="JPEG quality")

@@ -15,8 +15,8 @@ libFuzzer writes the input to ``--artifacts`` and the run says so. Each target r
 process (libFuzzer exits when done), seeded from ``tests/corpus/bad_inputs.py``; Python code of
 ``detection``, ``watermark`` and Pillow's plugins is instrumented for coverage.
 
-    nice -n 19 python bench/fuzz.py --seconds 60          # every target, writes docs/benchmarks.md
-    python bench/fuzz.py --targets image --seconds 10 --no-write
+    nice -n 19 python -m bench.fuzz --seconds 60          # every target, writes docs/benchmarks.md
+    python -m bench.fuzz --targets image --seconds 10 --no-write
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -36,13 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make the project importable
-    sys.path.insert(0, str(ROOT))
+from bench.common import DEFAULT_OUT, ROOT, Section, command_line, machine_info
 
-DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
-MARK_START = "<!-- bench:fuzz start -->"
-MARK_END = "<!-- bench:fuzz end -->"
+SECTION = Section("fuzz")
 TARGETS = ("image", "video", "watermark")
 KEYS = [b"fuzz-watermark-key-current", b"fuzz-watermark-key-previous"]
 MAX_PIXELS = 4_000_000  # the limits are what is fuzzed, not Pillow's speed on 50 Mpx
@@ -194,10 +188,8 @@ class Run:
 
 def seeds(target: str, directory: Path) -> int:
     """Write the corpus cases that fit ``target`` as its seed inputs; how many."""
-    sys.path.insert(0, str(ROOT / "tests" / "corpus"))
-    from bad_inputs import media_cases
-
     from detection.imaging import sniff_media
+    from tests.corpus.bad_inputs import media_cases
 
     directory.mkdir(parents=True, exist_ok=True)
     count = 0
@@ -224,7 +216,7 @@ def run_target(target: str, seconds: int, args: argparse.Namespace, work: Path) 
     artifacts.mkdir(parents=True, exist_ok=True)
     before = set(artifacts.iterdir())
     command = [
-        sys.executable, str(Path(__file__).resolve()), "--child", target, "--",
+        sys.executable, "-m", "bench.fuzz", "--child", target, "--",
         str(corpus), f"-max_total_time={seconds}", f"-timeout={args.unit_timeout}",
         f"-rss_limit_mb={args.rss_limit_mb}", f"-max_len={MAX_LEN}", "-print_final_stats=1",
         f"-artifact_prefix={artifacts}/", "-close_fd_mask=0",
@@ -264,16 +256,9 @@ def run_target(target: str, seconds: int, args: argparse.Namespace, work: Path) 
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}"
+    m = machine_info()
+    cpu = "unknown CPU" if m["cpu"] == "unknown" else m["cpu"]
+    return f"{cpu}, {m['cores']} cores; Python {m['python']}"
 
 
 def report(runs: list[Run], ctx: dict[str, Any]) -> str:
@@ -324,7 +309,9 @@ def report(runs: list[Run], ctx: dict[str, Any]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.fuzz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--targets", default=",".join(TARGETS), help="comma-separated: " + ", ".join(TARGETS))
     p.add_argument("--seconds", type=int, default=60, help="fuzzing time per target")
     p.add_argument("--unit-timeout", type=int, default=10, help="seconds one input may take")
@@ -338,7 +325,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     raw = sys.argv[1:] if argv is None else argv
-    if raw[:1] == ["--child"]:  # python bench/fuzz.py --child TARGET -- LIBFUZZER_ARGS...
+    if raw[:1] == ["--child"]:  # python -m bench.fuzz --child TARGET -- LIBFUZZER_ARGS...
         child(raw[1], raw[3:])
         return 0
     args = parse_args(raw)
@@ -350,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="fakeme-fuzz-") as tmp:
         runs = [run_target(target, args.seconds, args, Path(tmp)) for target in targets]
     ctx = {
-        "command": "python bench/fuzz.py " + " ".join(shlex.quote(a) for a in raw),
+        "command": command_line("fuzz", raw),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "load_start": load_start,
@@ -362,10 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     body = report(runs, ctx)
     print("\n" + body)
     if not args.no_write:
-        from bench import docs_section
-
-        docs_section.write_section(args.out, body, MARK_START, MARK_END)
-        print(f"wrote the fuzzing section of {args.out}")
+        SECTION.write(args.out, body)
     return 1 if any(r.findings or r.exit_code for r in runs) else 0
 
 

@@ -17,8 +17,8 @@ Variants run interleaved (one forward of each per round), so background load hit
 
 Target: ≤ 800 ms per face for the 224 model with 2 torch threads (engine default).
 
-    python bench/generate_simswap.py                 # 224 and 512 models, updates docs/benchmarks.md
-    python bench/generate_simswap.py --quick --no-write
+    python -m bench.generate_simswap                 # 224 and 512 models, updates docs/benchmarks.md
+    python -m bench.generate_simswap --quick --no-write
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ import argparse
 import copy
 import datetime as dt
 import os
-import platform
-import shlex
 import statistics
 import sys
 import time
@@ -38,18 +36,12 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make `generation` importable
-    sys.path.insert(0, str(ROOT))
+from bench.common import DEFAULT_OUT, Section, command_line, loadavg_text, machine_info, percentile
+from generation.simswap.arcface import ArcFace, identity_embedding
+from generation.simswap.generator import SimSwapGenerator
+from generation.simswap.inference import prepare_for_cpu
 
-from bench import docs_section  # noqa: E402
-from generation.simswap.arcface import ArcFace, identity_embedding  # noqa: E402
-from generation.simswap.generator import SimSwapGenerator  # noqa: E402
-from generation.simswap.inference import prepare_for_cpu  # noqa: E402
-
-DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
-MARK_START = "<!-- bench:generate_simswap start -->"
-MARK_END = "<!-- bench:generate_simswap end -->"
+SECTION = Section("generate_simswap")
 TARGET_MS = 800.0
 DEFAULT_VARIANT = "folded+CL"
 
@@ -124,28 +116,15 @@ def measure(size: int, names: list[str], runs: int, warmup: int) -> list[Variant
 
 
 def machine() -> dict[str, str]:
-    cpu, flags = "unknown", ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and cpu == "unknown":
-                cpu = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = line
-    except OSError:
-        pass
-    bf16 = [f for f in ("amx_bf16", "avx512_bf16") if f in flags.split()]
+    m = machine_info("torch")
+    bf16 = [f for f in ("amx_bf16", "avx512_bf16") if f in m["cpu_flags"]]
     return {
-        "cpu": cpu,
-        "cores": str(os.cpu_count() or 0),
+        "cpu": m["cpu"],
+        "cores": str(m["cores"]),
         "bf16": ", ".join(bf16) or "none",
-        "python": platform.python_version(),
-        "torch": torch.__version__,
+        "python": m["python"],
+        "torch": m["torch"],
     }
-
-
-def p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
 
 
 def section(results: dict[int, list[Variant]], ctx: dict) -> tuple[str, list[str]]:
@@ -157,8 +136,8 @@ def section(results: dict[int, list[Variant]], ctx: dict) -> tuple[str, list[str
         f"- Date: {ctx['date']}",
         f"- Machine: {m['cpu']}, {m['cores']} cores (bf16 units: {m['bf16']}); Python {m['python']}, "
         f"torch {m['torch']}, {ctx['threads']} torch threads",
-        f"- Load average at start: {' / '.join(f'{x:.2f}' for x in ctx['load_start'])}; "
-        f"at end: {' / '.join(f'{x:.2f}' for x in ctx['load_end'])}",
+        f"- Load average at start: {loadavg_text(ctx['load_start'])}; "
+        f"at end: {loadavg_text(ctx['load_end'])}",
         f"- Per face, batch 1: ArcFace identity (224 crop → 112) + one generator forward at the model's "
         f"crop size; random weights; median (p90) of {ctx['runs']} interleaved runs after "
         f"{ctx['warmup']} warm-up runs. Max diff: largest absolute difference of the generator output "
@@ -174,7 +153,7 @@ def section(results: dict[int, list[Variant]], ctx: dict) -> tuple[str, list[str
             total = statistics.median(v.total_ms)
             lines.append(
                 f"| {size} | {v.name} | {statistics.median(v.arcface_ms):.0f} | "
-                f"{statistics.median(v.generator_ms):.0f} | {total:.0f} ({p90(v.total_ms):.0f}) | "
+                f"{statistics.median(v.generator_ms):.0f} | {total:.0f} ({percentile(v.total_ms, 90):.0f}) | "
                 f"{base / total:.2f}× | {v.max_diff:.1e} |"
             )
             if size == 224 and v.name == DEFAULT_VARIANT:
@@ -192,7 +171,9 @@ def section(results: dict[int, list[Variant]], ctx: dict) -> tuple[str, list[str
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench.generate_simswap",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     p.add_argument("--runs", type=int, default=None, help="timed runs per variant (default 10)")
@@ -213,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     ctx = {
-        "command": "python " + " ".join(shlex.quote(a) for a in ["bench/generate_simswap.py", *sys.argv[1:]]),
+        "command": command_line("generate_simswap", sys.argv[1:] if argv is None else argv),
         "date": dt.datetime.now().astimezone().isoformat(timespec="minutes"),
         "machine": machine(),
         "threads": args.threads,
@@ -239,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             "pessimistic; rerun on a quiet machine for the reference numbers."
         )
     body, status = section(results, ctx)
-    docs_section.publish(args.out, body, MARK_START, MARK_END, not args.no_write)
+    SECTION.publish(args.out, body, not args.no_write)
     print("\n".join(status))
     return 0
 

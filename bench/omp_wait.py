@@ -6,7 +6,7 @@ decoding threads). This times the 1080p one-face photo of ``bench/detect.py`` (J
 verdict out, the whole engine) in fresh processes, on an idle machine and with one core kept busy by
 another process, under each policy, and writes the ratios to ``docs/benchmarks.md``.
 
-    python bench/omp_wait.py [--runs 20] [--no-write]
+    python -m bench.omp_wait [--runs 20] [--no-write]
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import multiprocessing as mp
 import os
-import shlex
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -23,27 +22,17 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make `bench` and `detection` importable (also in children)
-    sys.path.insert(0, str(ROOT))
-
-from bench import docs_section  # noqa: E402
-from bench.cpu_steal import StealMeter  # noqa: E402
-from bench.detect import (  # noqa: E402
+from bench.common import DEFAULT_OUT, Section, StealMeter, command_line, machine_info, pct, time_calls
+from bench.detect_inputs import (
     DEFAULT_CACHE,
     DEFAULT_FACES,
-    DEFAULT_OUT,
     DEFAULT_WEIGHTS,
     build_photos,
     encode_jpeg,
     load_sources,
-    machine_info,
-    pct,
-    time_calls,
 )
 
-MARK_START = "<!-- bench:omp_wait start -->"
-MARK_END = "<!-- bench:omp_wait end -->"
+SECTION = Section("omp_wait")
 POLICIES = ("default", "PASSIVE")  # torch as it loads by itself; FakeME's setting
 
 
@@ -100,11 +89,11 @@ def photo_path(cache: Path) -> str:
 def report(
     results: dict[tuple[str, bool], dict[str, Any]], args: argparse.Namespace, notes: list[str]
 ) -> str:
-    machine = machine_info(None)
+    machine = machine_info("torch")
     lines = [
         "## Photo scans on shared cores (`bench/omp_wait.py`)",
         "",
-        f"- Command: `python {' '.join(shlex.quote(a) for a in ['bench/omp_wait.py', *sys.argv[1:]])}`",
+        f"- Command: `{command_line('omp_wait', sys.argv[1:])}`",
         f"- Machine: {machine['cpu']}, {machine['usable_cores']} usable cores, "
         f"{machine['ram_gib']:.1f} GiB, torch {machine['torch']}",
         f"- Date: {dt.date.today().isoformat()}",
@@ -130,7 +119,7 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.omp_wait", description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
@@ -152,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     notes = [n for n in [steal.note()] if n is not None]
-    docs_section.publish(args.out, report(results, args, notes), MARK_START, MARK_END, not args.no_write)
+    SECTION.publish(args.out, report(results, args, notes), not args.no_write)
     return 0
 
 

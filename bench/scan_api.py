@@ -11,8 +11,8 @@ The server and the engine never run at the same time. Needs PostgreSQL and Redis
 them): DATABASE_URL (default postgres://postgres@127.0.0.1:5432/fakeme_bench, created if missing)
 and REDIS_URL (default redis://127.0.0.1:6379/0).
 
-    python bench/scan_api.py                 # full run, updates docs/benchmarks.md
-    python bench/scan_api.py --quick --no-write
+    python -m bench.scan_api                 # full run, updates docs/benchmarks.md (`make bench-scan`)
+    python -m bench.scan_api --quick --no-write
 """
 
 from __future__ import annotations
@@ -21,328 +21,32 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import re
 import secrets
-import shlex
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make `detection` and `moderation` importable
-    sys.path.insert(0, str(ROOT))
+from bench.common import DEFAULT_OUT, Section, command_line, cpu_busy_share, machine_info, percentile
+from bench.scan_api_inputs import bench_image, bench_weights
+from bench.scan_api_measure import engine_sequential, load
+from bench.scan_api_report import TARGET_RATIO, build_report
+from bench.scan_api_server import ensure_database, ensure_redis, free_port, gunicorn, manage
 
-from bench import docs_section  # noqa: E402
-
-DEFAULT_WEIGHTS = ROOT / "detection" / "weights" / "fakeme-effnetv2s.safetensors"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/fakeme_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
-CACHE = ROOT / ".cache" / "bench"
-MARK_START = "<!-- bench:scan_api start -->"
-MARK_END = "<!-- bench:scan_api end -->"
-TARGET_RATIO = 0.8
-
-
-# ----------------------------------------------------------------------------- inputs
-
-
-def bench_image() -> tuple[bytes, str]:
-    """The detection benchmark's 1080p one-face photo when it has been built, else a 1024 px astronaut."""
-    photo = CACHE / "photo-one-face.jpg"
-    if photo.is_file():
-        return photo.read_bytes(), f"{photo.relative_to(ROOT)} (bench/detect.py's 1080p photo, one face)"
-    import cv2
-    from PIL import Image
-    from skimage import data
-
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / "scan-api-astronaut-1024.jpg"
-    if not path.is_file():
-        rgb = cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
-        Image.fromarray(rgb).save(path, "JPEG", quality=90)
-    return path.read_bytes(), f"{path.relative_to(ROOT)} (scikit-image astronaut at 1024 px, one face)"
-
-
-def bench_weights(tmp: Path) -> tuple[Path, str]:
-    configured = os.environ.get("DETECTOR_WEIGHTS", "").split(",")[0].strip()
-    path = Path(configured) if configured else DEFAULT_WEIGHTS
-    if path.is_file() and path.with_suffix(".json").is_file():
-        return path, f"{path.name}"
-    import torch
-
-    from detection.model import FakeMENet, ModelCard, save_detector
-
-    torch.manual_seed(0)
-    random_path = save_detector(
-        FakeMENet(), ModelCard(version="bench-random"), tmp / "bench-random.safetensors"
-    )
-    return random_path, f"random init ({DEFAULT_WEIGHTS.name} absent; the timing is the same)"
-
-
-def machine_info() -> dict[str, Any]:
-    import torch
-
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    match = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-    return {
-        "cpu": cpu,
-        "cores": len(os.sched_getaffinity(0)),
-        "ram_gib": int(match.group(1)) / 1024**2 if match else 0.0,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "loadavg": os.getloadavg(),
-    }
-
-
-def cpu_busy_share(seconds: float = 2.0) -> float:
-    """Share of all CPUs busy over a short window (from /proc/stat): other work skews every timing."""
-
-    def sample() -> tuple[int, int]:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = values[3] + values[4]  # idle + iowait
-        return sum(values) - idle, sum(values)
-
-    busy0, total0 = sample()
-    time.sleep(seconds)
-    busy1, total1 = sample()
-    return (busy1 - busy0) / max(total1 - total0, 1)
-
-
-# ----------------------------------------------------------------------------- services
-
-
-def ensure_database(url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    conn = psycopg2.connect(admin, connect_timeout=5)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
-
-
-def ensure_redis(url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(url, socket_timeout=5).ping()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
-@contextmanager
-def gunicorn(env: dict[str, str], port: int, workers: int, log: Path) -> Iterator[subprocess.Popen]:
-    import requests
-
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:moderation.gunicorn_conf",
-               "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "moderation.wsgi"]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn not ready in 300 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-# ----------------------------------------------------------------------------- measurements
-
-
-@dataclass
-class LoadResult:
-    latencies_s: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    wall_s: float = 0.0
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies_s) / self.wall_s if self.wall_s else 0.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def load(url: str, key: str, image: bytes, total: int, clients: int) -> LoadResult:
-    """``total`` scans from ``clients`` threads, each with its own keep-alive session."""
-    import requests
-
-    result = LoadResult()
-    lock = threading.Lock()
-    remaining = iter(range(total))
-    start_gate = threading.Barrier(clients)
-
-    def client() -> None:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {key}"
-        start_gate.wait()
-        while True:
-            with lock:
-                if next(remaining, None) is None:
-                    return
-            t0 = time.perf_counter()
-            try:
-                response = session.post(
-                    url,
-                    files={"media": ("photo.jpg", image, "image/jpeg")},
-                    data={"hashtags": "#bench"},
-                    timeout=120,
-                )
-                ok = response.status_code == 200 and response.json().get("status") == "completed"
-                error = "" if ok else f"HTTP {response.status_code}: {response.text[:200]}"
-            except requests.RequestException as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            elapsed = time.perf_counter() - t0
-            with lock:
-                (result.errors.append(error) if error else result.latencies_s.append(elapsed))
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    result.wall_s = time.perf_counter() - t0
-    return result
-
-
-def engine_sequential(
-    weights: Path, image: bytes, runs: int, warmup: int, threads: int | None
-) -> dict[str, Any]:
-    """Detector.analyze_image in this process, one call after another (``threads`` None: torch's default)."""
-    import torch
-
-    from detection.engine import Detector
-
-    default_threads = torch.get_num_threads()
-    detector = Detector([weights], threads=threads or default_threads)
-    for _ in range(warmup):
-        detector.analyze_image(image)
-    times = []
-    t0 = time.perf_counter()
-    for _ in range(runs):
-        t = time.perf_counter()
-        detector.analyze_image(image)
-        times.append(time.perf_counter() - t)
-    wall = time.perf_counter() - t0
-    measured = {
-        "rps": runs / wall,
-        "p50_ms": statistics.median(times) * 1000,
-        "p95_ms": percentile(times, 95) * 1000,
-        "threads": torch.get_num_threads(),
-        "runs": runs,
-    }
-    torch.set_num_threads(default_threads)
-    return measured
-
-
-# ----------------------------------------------------------------------------- report
-
-
-def build_report(ctx: dict[str, Any]) -> str:
-    m, svc, eng = ctx["machine"], ctx["service"], ctx["engine"]
-    ratio = svc["rps"] / eng["rps"] if eng["rps"] else 0.0
-    verdict = "meets" if ratio >= TARGET_RATIO and not svc["errors"] else "MISSES"
-    lines = [
-        "## Scan API: service vs engine (`bench/scan_api.py`)",
-        "",
-        f"- Command: `{ctx['command']}`",
-        f"- Date: {ctx['date']}",
-        f"- Machine: {m['cpu']}, {m['cores']} usable cores, {m['ram_gib']:.1f} GiB, Python {m['python']}, "
-        f"torch {m['torch']}; load average at start {m['loadavg'][0]:.2f}",
-        f"- Server: gunicorn, {ctx['workers']} sync workers × 1 torch thread, DEBUG off, PostgreSQL "
-        f"(`{ctx['database']}`), Redis throttles and broker, local media storage",
-        f"- Input: {ctx['image_desc']}, {ctx['image_bytes'] / 1024:.0f} KiB; weights: {ctx['weights_desc']}",
-        f"- Load: {ctx['requests']} `POST /api/v1/scans` (multipart, synchronous 200) from "
-        f"{ctx['clients']} concurrent clients, after {ctx['warmup']} warm-up requests",
-        "",
-        "| | requests/s | p50 latency | p95 latency | errors |",
-        "| --- | ---: | ---: | ---: | ---: |",
-        f"| service, {ctx['clients']} clients | {svc['rps']:.2f} | {svc['p50_ms']:.0f} ms | "
-        f"{svc['p95_ms']:.0f} ms | {svc['errors']} |",
-    ]
-    for e in ctx["engines"]:
-        best = " (baseline: the faster)" if e is eng else ""
-        lines.append(
-            f"| engine alone, sequential, {e['threads']} torch thread(s), {e['runs']} runs{best} | "
-            f"{e['rps']:.2f} | {e['p50_ms']:.0f} ms | {e['p95_ms']:.0f} ms | – |"
-        )
-    lines += [
-        "",
-        f"Service/engine throughput: **{ratio:.2f}** (target ≥ {TARGET_RATIO}, zero errors): "
-        f"{verdict} the target.",
-    ]
-    if ctx["notes"]:
-        lines += ["", "Notes:"] + [f"- {note}" for note in ctx["notes"]]
-    return "\n".join(lines) + "\n"
-
-
-def write_section(out: Path, body: str) -> None:
-    """Replace this benchmark's marked section in ``out`` (create the file, or append the section)."""
-    docs_section.write_section(out, body, MARK_START, MARK_END)
-
-
-# ----------------------------------------------------------------------------- main
+# Its parts: ``scan_api_inputs`` (the photo and the weights), ``scan_api_server`` (database, Redis,
+# gunicorn), ``scan_api_measure`` (the clients and the engine alone) and ``scan_api_report`` (the
+# section of ``docs/benchmarks.md``).
+SECTION = Section("scan_api")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench.scan_api",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--quick", action="store_true", help="few requests: a smoke run, timings not meaningful"
@@ -370,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_database(database_url)
     ensure_redis(redis_url)
 
-    machine = machine_info()
+    machine = machine_info("torch")
     notes: list[str] = []
     busy = cpu_busy_share()
     if busy > 0.2:
@@ -434,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if result.errors:
         notes.append(f"first error: {result.errors[0]}")
-    command = "python bench/scan_api.py" + (" " + shlex.join(argv if argv is not None else sys.argv[1:]))
+    command = command_line("scan_api", argv if argv is not None else sys.argv[1:])
     report = build_report(
         {
             "machine": machine,
@@ -455,10 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     print()
-    print(report)
-    if not args.no_write:
-        write_section(args.out, report)
-        print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    SECTION.publish(args.out, report, not args.no_write)
     ratio = service["rps"] / engine["rps"] if engine["rps"] else 0.0
     return 0 if not result.errors and (args.quick or ratio >= TARGET_RATIO) else 1
 

@@ -12,236 +12,52 @@ As root, PostgreSQL runs as the ``postgres`` OS user (``initdb`` refuses root) t
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.stack_process import (
+    Service,
+    StackError,
+    children_of,
+    find_binary,
+    free_port,
+    missing_binaries,
+    rss_bytes,
+    wait_until,
+)
+from bench.stack_stores import Postgres, Redis
+
+# Its parts: ``stack_process`` (binaries, ports, waiting, one service's processes) and ``stack_stores``
+# (PostgreSQL and Redis); their names are importable from here, as before the split.
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "START_TIMEOUT_S",
+    "Postgres",
+    "Redis",
+    "Service",
+    "Stack",
+    "StackError",
+    "children_of",
+    "find_binary",
+    "free_port",
+    "missing_binaries",
+    "rss_bytes",
+    "wait_until",
+]
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = ROOT / "detection" / "weights" / "fakeme-effnetv2s.safetensors"
 START_TIMEOUT_S = 300.0
-
-
-class StackError(RuntimeError):
-    pass
-
-
-def find_binary(name: str) -> str | None:
-    """``name`` on PATH, else in the newest /usr/lib/postgresql/*/bin (Debian keeps initdb there)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_version_key)
-    return candidates[-1] if candidates else None
-
-
-def _version_key(path: str) -> tuple[int, ...]:
-    version = Path(path).parents[1].name
-    return tuple(int(part) for part in version.split(".") if part.isdigit())
-
-
-def missing_binaries() -> list[str]:
-    return [name for name in ("initdb", "pg_ctl", "redis-server") if find_binary(name) is None]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(predicate: Any, timeout_s: float, what: str, interval_s: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise StackError(f"{what}: not within {timeout_s:.0f} s")
-        time.sleep(interval_s)
-
-
-# ----------------------------------------------------------------------------- PostgreSQL
-
-
-class Postgres:
-    """A throwaway cluster: ``initdb`` into ``root/data``, served on 127.0.0.1:``port``."""
-
-    def __init__(self, root: Path, port: int, *, durable: bool = True) -> None:
-        self.root, self.port, self.durable = root, port, durable
-        self.data = root / "data"
-        self.log = root / "postgres.log"
-        self._as_postgres = os.geteuid() == 0
-
-    @property
-    def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/fakeme"
-
-    def _run(self, *command: str) -> subprocess.CompletedProcess[str]:
-        prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []
-        done = subprocess.run([*prefix, *command], capture_output=True, text=True, check=False)
-        if done.returncode:
-            raise StackError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-        return done
-
-    def init(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        if self._as_postgres:
-            user = pwd.getpwnam("postgres")
-            os.chown(self.root, user.pw_uid, user.pw_gid)
-        initdb = find_binary("initdb")
-        assert initdb is not None
-        self._run(initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=100"
-        if not self.durable:  # the drills' database: speed over crash safety
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        pg_ctl = find_binary("pg_ctl")
-        assert pg_ctl is not None
-        self._run(pg_ctl, "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        pg_ctl = find_binary("pg_ctl")
-        assert pg_ctl is not None
-        self._run(pg_ctl, "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
-
-    def running(self) -> bool:
-        return (self.data / "postmaster.pid").exists()
-
-    def create_database(self) -> None:
-        import psycopg2
-
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
-        conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute("CREATE DATABASE fakeme")
-        finally:
-            conn.close()
-
-    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of one statement on the fakeme database (a fresh connection each time)."""
-        import psycopg2
-
-        conn = psycopg2.connect(self.url, connect_timeout=5)
-        try:
-            with conn, conn.cursor() as cursor:
-                cursor.execute(sql, list(params))
-                return list(cursor.fetchall()) if cursor.description else []
-        finally:
-            conn.close()
-
-
-# ----------------------------------------------------------------------------- Redis
-
-
-class Redis:
-    """``redis-server`` on 127.0.0.1:``port``, no RDB snapshots, no AOF: a restart loses every key."""
-
-    def __init__(self, root: Path, port: int) -> None:
-        self.root, self.port = root, port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        server = find_binary("redis-server")
-        assert server is not None
-        command = [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                   "--appendonly", "no", "--dir", str(self.root),
-                   "--logfile", str(self.root / "redis.log")]  # fmt: skip
-        self.process = subprocess.Popen(command, start_new_session=True)
-        wait_until(self.ping, 30, f"redis-server on port {self.port}")
-
-    def ping(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=1).ping())
-        except redis.RedisError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(30)
-        self.process = None
-
-
-# ----------------------------------------------------------------------------- processes
-
-
-@dataclass
-class Service:
-    """One started process (its own process group, so its children go with it)."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def children(self) -> list[int]:
-        return children_of(self.pid)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> None:
-        if not self.alive():
-            return
-        try:
-            os.killpg(self.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-
-def children_of(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    try:
-        return [int(child) for child in path.read_text().split()]
-    except OSError:
-        return []
-
-
-def rss_bytes(pid: int) -> int | None:
-    """Resident memory of one process (VmRSS), None once it has gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-# ----------------------------------------------------------------------------- the stack
 
 
 @dataclass
@@ -325,7 +141,7 @@ class Stack:
         script = (
             "import json, sys\n"
             "from django.core.management import call_command\n"
-            "from moderation.services.platforms import api_key_create, platform_create\n"
+            "from moderation.core.platforms import api_key_create, platform_create\n"
             "call_command('migrate', interactive=False, verbosity=0, skip_checks=True)\n"
             "out = []\n"
             "for spec in json.loads(sys.stdin.read()):\n"

@@ -5,32 +5,58 @@ the image's probability is the maximum over its faces (one fake face makes the i
 fake). Video → frames sampled at a fixed rate → the same per frame (max over faces) →
 an aggregate over frames (or over per-face tracks, ``detection.tracks``). No face anywhere →
 ``not_applicable``, never a silent ``real``.
+
+The results it returns are ``detection.results``, the video aggregates ``detection.aggregation``.
 """
 
 from __future__ import annotations
 
-import base64
-import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from detection.aggregation import AGGREGATIONS, AGGREGATORS, aggregate_confident, aggregate_mean, shift_logit
 from detection.classifier import Classifier, ModelInfo, WeightsArg, get_classifier
 from detection.errors import EmptyInput, UnsupportedMedia
 from detection.faces import Face, FaceDetector
 from detection.imaging import DEFAULT_MAX_PIXELS, DEFAULT_WORK_PIXELS, load_image_scaled, read_head, sniff
 from detection.plots import heatmap_overlay_png
+from detection.prefetch import prefetched
+from detection.results import (
+    FAKE,
+    NOT_APPLICABLE,
+    REAL,
+    AnalysisResult,
+    FaceResult,
+    FrameResult,
+    ImageResult,
+    VideoResult,
+)
 from detection.tracks import aggregate_tracks
-from detection.video import VideoReader, prefetched, temporary_video_file
+from detection.video import VideoReader, temporary_video_file
 
-FAKE, REAL, NOT_APPLICABLE = "fake", "real", "not_applicable"
-AGGREGATIONS = ("mean", "confident", "track_topk")
+# The results and aggregates are importable from here, where the engine's callers import them.
+__all__ = [
+    "AGGREGATIONS",
+    "FAKE",
+    "NOT_APPLICABLE",
+    "REAL",
+    "AnalysisResult",
+    "Detector",
+    "FaceResult",
+    "FrameResult",
+    "ImageResult",
+    "VideoResult",
+    "aggregate_confident",
+    "aggregate_mean",
+    "shift_logit",
+]
+
 HEATMAP_METHODS = ("boundary", "gradcam")
 MIN_IMAGE_SIDE = 16  # below this no face can be found; skip MTCNN entirely
 SMALL_FACE_SIZE = 12  # MTCNN's smallest window: faces found only at this size are "too small"
@@ -62,161 +88,6 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-@dataclass
-class FaceResult:
-    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels of the (EXIF-rotated) image
-    landmarks: tuple[tuple[float, float], ...]
-    detector_confidence: float
-    probability: float
-    heatmap_png: bytes | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        """The face as JSON; ``heatmap_png_base64`` only when a heatmap was asked for and made (never a
-        field that is always null)."""
-        out: dict[str, object] = {
-            "box": [round(v, 2) for v in self.box],
-            "landmarks": [[round(x, 2), round(y, 2)] for x, y in self.landmarks],
-            "detector_confidence": round(self.detector_confidence, 6),
-            "probability": round(self.probability, 6),
-        }
-        if self.heatmap_png:
-            out["heatmap_png_base64"] = base64.b64encode(self.heatmap_png).decode("ascii")
-        return out
-
-
-@dataclass
-class ImageResult:
-    verdict: str
-    probability: float | None  # None when no face was found
-    faces: list[FaceResult]
-    model: ModelInfo
-    timings_ms: dict[str, float]
-    width: int
-    height: int
-    # With no face found: how many faces a search below ``min_face_size`` sees (too small to judge).
-    small_faces: int = 0
-    kind: str = field(default="image", init=False)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "kind": self.kind,
-            "verdict": self.verdict,
-            "probability": None if self.probability is None else round(self.probability, 6),
-            "faces": [f.to_dict() for f in self.faces],
-            "model": self.model.to_dict(),
-            "timings_ms": dict(self.timings_ms),
-            "width": self.width,
-            "height": self.height,
-        }
-
-
-@dataclass
-class FrameResult:
-    index: int  # frame number in the stream
-    timestamp: float  # seconds
-    probability: float | None  # max over the frame's faces; None when it has none
-    faces: list[FaceResult] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "index": self.index,
-            "timestamp": round(self.timestamp, 4),
-            "probability": None if self.probability is None else round(self.probability, 6),
-            "faces": [f.to_dict() for f in self.faces],
-        }
-
-
-@dataclass
-class VideoResult:
-    verdict: str
-    probability: float | None  # the chosen aggregate; None when no frame had a face
-    aggregate: dict[str, float | None]  # {"mean": ..., "confident": ...}
-    aggregation: str  # which aggregate gave ``probability``
-    frames: list[FrameResult]
-    model: ModelInfo
-    timings_ms: dict[str, float]
-    fps: float  # the video's own frame rate
-    duration_s: float | None
-    frames_sampled: int
-    sample_fps: float = 2.0
-    width: int = 0
-    height: int = 0
-    truncated: bool = False  # the frame cap stopped sampling before the end
-    kind: str = field(default="video", init=False)
-
-    @property
-    def frames_with_faces(self) -> int:
-        return sum(1 for f in self.frames if f.probability is not None)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "kind": self.kind,
-            "verdict": self.verdict,
-            "probability": None if self.probability is None else round(self.probability, 6),
-            "aggregate": {k: None if v is None else round(v, 6) for k, v in self.aggregate.items()},
-            "aggregation": self.aggregation,
-            "frames": [f.to_dict() for f in self.frames],
-            "model": self.model.to_dict(),
-            "timings_ms": dict(self.timings_ms),
-            "fps": round(self.fps, 4),
-            "duration_s": None if self.duration_s is None else round(self.duration_s, 4),
-            "frames_sampled": self.frames_sampled,
-            "frames_with_faces": self.frames_with_faces,
-            "sample_fps": self.sample_fps,
-            "width": self.width,
-            "height": self.height,
-            "truncated": self.truncated,
-        }
-
-
-AnalysisResult = ImageResult | VideoResult
-
-
-def shift_logit(probability: float | None, shift: float) -> float | None:
-    """``probability`` moved by ``shift`` on the logit scale (the card's clip calibration)."""
-    if probability is None or shift == 0.0:
-        return probability
-    p = min(max(float(probability), 1e-7), 1.0 - 1e-7)
-    return float(1.0 / (1.0 + math.exp(-(math.log(p / (1.0 - p)) + shift))))
-
-
-def aggregate_mean(probabilities: Sequence[float]) -> float:
-    """Mean of frame probabilities (the DeepfakeBench convention)."""
-    return float(np.mean(np.asarray(probabilities, dtype=np.float64)))
-
-
-def aggregate_confident(
-    probabilities: Sequence[float],
-    high: float = 0.8,
-    low: float = 0.2,
-    high_share: float = 0.4,
-    min_high: int = 11,
-    low_share: float = 0.9,
-) -> float:
-    """The DFDC winner's "confident strategy" (Seferbekov, 2020).
-
-    More than ``floor(0.4·n)`` frames (and more than 11) above 0.8 → mean of those frames:
-    a manipulation visible in a good part of the video should not be diluted by frames
-    where it is not. Otherwise, more than 90 % of frames below 0.2 → mean of those.
-    Otherwise the plain mean. (The absolute floor of 11 comes from its 32-frame budget.)
-    """
-    p = np.asarray(probabilities, dtype=np.float64)
-    n = len(p)
-    confident_fake = p[p > high]
-    if len(confident_fake) > math.floor(n * high_share) and len(confident_fake) > min_high:
-        return float(confident_fake.mean())
-    confident_real = p[p < low]
-    if len(confident_real) > low_share * n:
-        return float(confident_real.mean())
-    return float(p.mean())
-
-
-AGGREGATORS: dict[str, Callable[[Sequence[float]], float]] = {
-    "mean": aggregate_mean,
-    "confident": aggregate_confident,
-}
 
 
 class Detector:

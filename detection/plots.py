@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 if TYPE_CHECKING:
-    from detection.engine import VideoResult
+    from detection.results import VideoResult
 
 
 def _png(rgb: np.ndarray) -> bytes:

@@ -18,8 +18,8 @@ import numpy as np
 from django.conf import settings
 
 from generation.landmark import LandmarkSwapper, SwapSettings, WatermarkSpec
-from generation.landmark import models as landmark_models
-from moderation.errors import ApplicationError
+from generation.landmark import dlib_models as landmark_models
+from moderation.core.errors import ApplicationError
 
 LANDMARK = "landmark"
 SIMSWAP = "simswap"

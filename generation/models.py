@@ -2,7 +2,7 @@
 
 A generation's primary key is its watermark payload: a random 40-bit number (never 0), so the mark
 recovered from any copy of the output names the record (``gen_`` + 10 hex digits, see
-``moderation.services.watermarks``). Random, not sequential: ids are neither guessable nor countable.
+``moderation.provenance.watermarks``). Random, not sequential: ids are neither guessable nor countable.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import uuid
 
 from django.db import models
 
-from moderation.models import BankEntry, Platform
-from moderation.services.watermarks import generation_id_for_payload
+from moderation.core.models import Job, Platform
+from moderation.provenance.models import BankEntry
+from watermark.ids import generation_id_for_payload
 
 CONSENT_MAX_LENGTH = 2000
 
@@ -22,14 +23,8 @@ class MediaKind(models.TextChoices):
     VIDEO = "video"
 
 
-class Generation(models.Model):
+class Generation(Job):
     """Who asked for which swap, with what consent, how it went, and where its output is stored."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        PROCESSING = "processing"
-        COMPLETED = "completed"
-        FAILED = "failed"
 
     class Engine(models.TextChoices):
         LANDMARK = "landmark", "built-in landmark engine"
@@ -58,15 +53,7 @@ class Generation(models.Model):
     target_size_bytes = models.PositiveBigIntegerField()
     target_storage_key = models.CharField(max_length=255, blank=True)
     # Progress and outcome.
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    progress_percent = models.PositiveSmallIntegerField(default=0)
-    frames_done = models.PositiveIntegerField(default=0)
-    frames_total = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker started it.")
-    error_code = models.CharField(max_length=64, blank=True)
-    error_message = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True, help_text="Engine settings used, faces, frames.")
-    timings_ms = models.JSONField(default=dict, blank=True)
     # The output (always watermarked with ``id``) and its known-fake bank entry.
     output_kind = models.CharField(max_length=8, choices=MediaKind.choices, blank=True)
     output_format = models.CharField(max_length=16, blank=True)
@@ -78,9 +65,6 @@ class Generation(models.Model):
     bank_entry = models.ForeignKey(
         BankEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     media_deleted_at = models.DateTimeField(
         null=True, blank=True, help_text="When retention deleted its files (the record stays)."
     )
@@ -104,10 +88,6 @@ class Generation(models.Model):
         """For audit entries: which swap, for whom."""
         name = self.platform.name if self.platform_id else "?"
         return f"{self.generation_id} for user {self.user_id} ({name})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
 
 
 class ProtectedIdentity(models.Model):

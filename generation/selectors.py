@@ -10,9 +10,9 @@ from typing import Any
 from django.db.models import QuerySet
 
 from generation.models import Generation, ProtectedIdentity
-from moderation.errors import ApplicationError
-from moderation.models import Platform
-from moderation.services.watermarks import payload_for_generation_id
+from moderation.core.errors import ApplicationError
+from moderation.core.models import Platform
+from watermark.ids import payload_for_generation_id
 
 GENERATION_ID_PATTERN = r"gen_[0-9a-f]{10}"
 _GENERATION_ID = re.compile(rf"^{GENERATION_ID_PATTERN}$")

@@ -1,26 +1,6 @@
-"""Celery task of the generation app: takes the generation's number, calls the service.
+"""The generation app's Celery tasks, for the worker's autodiscovery (it imports ``<app>.tasks``):
+the task lives beside the service that queues it (``generation.services.tasks``)."""
 
-Like scans: acknowledged late, put back when the worker process dies (``reject_on_worker_lost``;
-the service gives up after ``MAX_ATTEMPTS``), routed to the inference queue by
-``CELERY_TASK_ROUTES``. The engines load once per worker process (dlib's models are cached by the
-engine, SimSwap's networks by ``generation.engines``) on the first generation, not per task.
-"""
+from generation.services.tasks import generation_run
 
-from __future__ import annotations
-
-from celery import shared_task
-from django.conf import settings
-
-
-@shared_task(
-    name="generation.generation_run",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    soft_time_limit=settings.FAKEME_GENERATION["SOFT_TIME_LIMIT_S"],
-    time_limit=settings.FAKEME_GENERATION["TIME_LIMIT_S"],
-)
-def generation_run(generation_id: int) -> None:
-    from generation.services.runs import generation_process
-
-    generation_process(generation_id=int(generation_id))
+__all__ = ["generation_run"]

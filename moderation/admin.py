@@ -9,16 +9,10 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from moderation.models import (
-    ApiKey,
-    BankEntry,
-    Platform,
-    Scan,
-    ScanMedia,
-    WebhookAttempt,
-    WebhookDelivery,
-)
-from moderation.services.platforms import api_key_create, api_key_revoke, platform_update
+from moderation.core.models import ApiKey, Platform, WebhookAttempt, WebhookDelivery
+from moderation.core.platforms import api_key_create, api_key_revoke, platform_update
+from moderation.provenance.models import BankEntry
+from moderation.scans.models import Scan, ScanMedia
 
 # Django 6 makes "https" the scheme a bare "example.com" gets; say so now (and silence 5.x's warning).
 URL_FIELDS_HTTPS = {models.URLField: {"assume_scheme": "https"}}

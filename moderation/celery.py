@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 def _load_model() -> None:
     from detection.errors import DetectionError
-    from moderation.detector import warm_up
+    from moderation.core.shared_detector import warm_up
 
     try:
         detector = warm_up()

@@ -25,6 +25,6 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 
 def post_worker_init(worker: Any) -> None:
     """Load the model once per worker process, before it takes its first request."""
-    from moderation.detector import warm_up
+    from moderation.core.shared_detector import warm_up
 
     warm_up()

@@ -6,6 +6,9 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from moderation.celery import app
+from moderation.core.shared_detector import get_detector
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness probe for load balancers and `make run` smoke checks."""
@@ -22,16 +25,12 @@ def _database() -> str:
 def _broker() -> str:
     if not settings.CELERY_BROKER_URL:
         return "not_configured"  # embedded mode: tasks run in-process
-    from moderation.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
     return "ok"
 
 
 def _model() -> str:
-    from moderation.detector import get_detector
-
     get_detector()  # loads on first call, then cached for the process
     return "ok"
 

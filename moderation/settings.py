@@ -203,17 +203,18 @@ if AWS_STORAGE_BUCKET_NAME:
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["moderation.auth.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["moderation.core.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["moderation.throttling.PlatformRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["moderation.core.throttling.PlatformRateThrottle"],
     # Per-platform default; a platform's own `rate_limit` overrides it.
     "DEFAULT_THROTTLE_RATES": {"platform": _str("API_RATE_LIMIT", "600/min")},
     "DEFAULT_PARSER_CLASSES": [
-        "moderation.api.parsers.JSONParser",  # deep nesting is a 400, not a RecursionError
-        "moderation.api.parsers.MultiPartParser",  # a cut-off or garbage body is a 400, not an empty form
+        "moderation.core.api.parsers.JSONParser",  # deep nesting is a 400, not a RecursionError
+        # a cut-off or garbage body is a 400, not an empty form
+        "moderation.core.api.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "moderation.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "moderation.core.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -262,7 +263,7 @@ FAKEME_SCANS = {
     # CELERY_VISIBILITY_TIMEOUT must stay above the hard limit or Redis would hand the task out twice.
     "SCAN_SOFT_TIME_LIMIT_S": 1800,
     "SCAN_TIME_LIMIT_S": 2100,
-    # Stranded work (moderation.services.recovery): a queued scan or a due webhook delivery whose broker
+    # Stranded work (moderation.core.recovery): a queued scan or a due webhook delivery whose broker
     # message was lost (Redis down when it was sent, or restarted without its data) is sent again once
     # it is this old; the beat task looks every REQUEUE_INTERVAL_S.
     "REQUEUE_AFTER_S": float(_str("REQUEUE_AFTER_S", "300")),
@@ -385,7 +386,7 @@ WATERMARK_PREVIOUS_KEYS = [
     k.strip().encode() for k in _str("WATERMARK_PREVIOUS_KEYS", "").split(",") if k.strip()
 ]
 
-# --- Content Credentials (C2PA; read by moderation/services/credentials.py) -------------------
+# --- Content Credentials (C2PA; read by moderation/provenance/credentials.py) -------------------
 # Every scan reads the manifest of every medium offline (no remote manifests, no OCSP). A manifest
 # is "trusted" only when its signer chains to an anchor in this PEM file (none by default: valid
 # manifests read as "valid", never "trusted").

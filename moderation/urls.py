@@ -2,16 +2,23 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from moderation.api.errors import api_not_found
+from moderation.core.api.errors import api_not_found
 from moderation.health import healthz, readyz
 
 # Django's error pages, in the API's JSON format under /api/ (its HTML pages elsewhere).
-handler404 = "moderation.api.errors.handler404"
-handler500 = "moderation.api.errors.handler500"
+handler404 = "moderation.core.api.errors.handler404"
+handler500 = "moderation.core.api.errors.handler500"
 
 urlpatterns = [
+    # The audit log's admin pages moved with the model from the reports app to the core (issue 20):
+    # old links and bookmarks land on the same page.
+    re_path(
+        r"^admin/reports/auditentry/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/moderation/auditentry/%(rest)s", permanent=True, query_string=True),
+    ),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

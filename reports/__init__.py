@@ -1,1 +1,1 @@
-"""User reports, review queue, decisions, appeals, audit log, console views (filled by the reports issue)."""
+"""User reports, the review queue, decisions (``reports.decisions``), appeals and the staff console."""

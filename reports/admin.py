@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from reports.models import AuditEntry, Report, ReporterStats, ReviewItem
+from moderation.core.models import AuditEntry
+from reports.models import Report, ReporterStats, ReviewItem
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -1,4 +1,4 @@
-"""User reports, the review items they feed, reporters' track records, and the audit log.
+"""User reports, the review items they feed and reporters' track records (the audit log is the core's).
 
 One ``ReviewItem`` of kind ``report`` gathers every report on one post while it is not resolved
 (a partial unique constraint); a report after the decision starts a new item. An appeal is a
@@ -15,7 +15,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from moderation.models import Platform, Scan
+from moderation.core.models import Platform
+from moderation.scans.models import Scan
+from reports.decisions import Decision
 
 COMMENT_MAX_LENGTH = 1000
 STATEMENT_MAX_LENGTH = 2000
@@ -56,12 +58,7 @@ class ReviewItem(models.Model):
         ESCALATED = "escalated"
         RESOLVED = "resolved"
 
-    class Decision(models.TextChoices):
-        CONFIRMED = "confirmed", "Confirmed deepfake"
-        DISMISSED = "dismissed", "Dismissed"
-        ESCALATED = "escalated", "Escalated"
-        APPEAL_UPHELD = "appeal_upheld", "Appeal upheld"
-        APPEAL_DENIED = "appeal_denied", "Appeal denied"
+    Decision = Decision  # defined with what each decision does, in reports/decisions.py
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="review_items")
@@ -240,38 +237,3 @@ class ReporterStats(models.Model):
     @property
     def decided(self) -> int:
         return self.agreed + self.rejected
-
-
-class AuditEntry(models.Model):
-    """Who did what to what, when; readable on its own after the actor or the target is deleted."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor_label = models.CharField(max_length=200, help_text="Username, 'system' or 'platform <name>'.")
-    action = models.CharField(max_length=64, db_index=True)
-    target_type = models.CharField(max_length=32, blank=True)
-    target_id = models.CharField(max_length=64, blank=True)
-    target_label = models.CharField(max_length=300, blank=True)
-    description = models.TextField()
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    group_id = models.UUIDField(null=True, blank=True, db_index=True, help_text="Shared by a bulk action.")
-    platform = models.ForeignKey(
-        Platform, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
-    )
-    platform_label = models.CharField(max_length=100, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["target_type", "target_id"], name="audit_target"),
-            models.Index(fields=["actor", "-created_at"], name="audit_actor_created"),
-            models.Index(fields=["platform", "-created_at"], name="audit_platform_created"),
-        ]
-        verbose_name_plural = "audit entries"
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"

@@ -13,15 +13,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from moderation.errors import ApplicationError
-from moderation.models import Platform, Scan, ScanMedia
-from reports.models import AuditEntry, Category, Report, ReviewItem, ScanFeedback
+from moderation.core.errors import ApplicationError
+from moderation.core.models import AuditEntry, Platform
+from moderation.scans.models import Scan, ScanMedia, Verdict
+from reports.models import Category, Report, ReporterStats, ReviewItem, ScanFeedback
 
 ACTIVE = "active"  # status filter: open or escalated
 UNASSIGNED = "none"  # assignee filter: nobody
@@ -132,8 +132,6 @@ def review_queue(
                 raise _invalid("assignee", "a user id or 'none'.") from None
     if verdict not in (None, ""):
         assert verdict is not None
-        from moderation.models import Verdict
-
         items = items.filter(scan__verdict__in=_choices("verdict", verdict, Verdict.values))
     if decision not in (None, ""):
         assert decision is not None
@@ -143,25 +141,6 @@ def review_queue(
         items = items.filter(kind__in=_choices("kind", kind, ReviewItem.Kind.values))
     items = _date_range(items, "created_at", date_from, date_to)
     return items.order_by(*QUEUE_ORDERS[order])
-
-
-def review_queue_from_params(params: Mapping[str, Any]) -> QuerySet[ReviewItem]:
-    """``review_queue`` from a query string (``request.GET``); unknown keys are ignored."""
-    names = (
-        "platform",
-        "status",
-        "category",
-        "assignee",
-        "verdict",
-        "decision",
-        "kind",
-        "date_from",
-        "date_to",
-    )
-    kwargs: dict[str, Any] = {name: params.get(name) for name in names if name in params}
-    if "status" not in params:
-        kwargs["status"] = ACTIVE
-    return review_queue(**kwargs, order=params.get("order") or "-score")
 
 
 def review_item_get(*, item_id: UUID | str) -> ReviewItem:
@@ -264,9 +243,66 @@ def review_item_history(*, item: ReviewItem) -> ReviewItemHistory:
     return ReviewItemHistory(items=items, reports=reports, scans=scans, audit=audit)
 
 
-def moderator_list() -> QuerySet[Any]:
-    """Active staff users: who items can be assigned to (and the assignee filter's choices)."""
-    return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+def review_item_reporters(*, item: ReviewItem) -> list[tuple[Report, ReporterStats | None]]:
+    """The item's reports (prefetched by ``review_item_get``), each with its reporter's track record
+    on the platform (None for a new reporter); one query."""
+    reports = list(item.reports.all())
+    stats = {
+        s.reporter_id: s
+        for s in ReporterStats.objects.filter(
+            platform_id=item.platform_id, reporter_id__in={r.reporter_id for r in reports}
+        )
+    }
+    return [(report, stats.get(report.reporter_id)) for report in reports]
+
+
+def review_item_last_audit(*, item: ReviewItem) -> AuditEntry | None:
+    """The item's latest audit entry (what a moderator who lost a race is told happened)."""
+    return (
+        AuditEntry.objects.filter(target_type="review_item", target_id=str(item.pk))
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def review_item_latest_rescan(*, item: ReviewItem) -> Scan | None:
+    """The newest re-scan of the item's reports (an item reported before any scan has only those)."""
+    report = item.reports.exclude(scan=None).select_related("scan").order_by("-created_at").first()
+    return report.scan if report is not None else None
+
+
+def review_item_versions(*, item_ids: Sequence[str]) -> dict[str, int]:
+    """item id -> its current version, for the ids that exist."""
+    return {str(pk): v for pk, v in ReviewItem.objects.filter(pk__in=item_ids).values_list("pk", "version")}
+
+
+def review_items_rescanned_by(*, scan: Scan) -> list[ReviewItem]:
+    """The active items one of whose reports the scan is the re-scan of (platform and scan joined)."""
+    item_ids = list(Report.objects.filter(scan_id=scan.pk).values_list("review_item_id", flat=True))
+    if not item_ids:
+        return []
+    items = ReviewItem.objects.filter(pk__in=item_ids).exclude(status=ReviewItem.Status.RESOLVED)
+    return list(items.select_related("platform", "scan"))
+
+
+def post_review_records(*, platform: Platform, external_id: str) -> tuple[list[Report], list[AuditEntry]]:
+    """Every report on one post and the audit entries of its review items but ``report.create``
+    (which repeat the reports); three queries."""
+    if not external_id:
+        return [], []
+    item_ids = [
+        str(pk)
+        for pk in ReviewItem.objects.filter(platform=platform, external_post_id=external_id).values_list(
+            "pk", flat=True
+        )
+    ]
+    if not item_ids:
+        return [], []
+    reports = Report.objects.filter(platform=platform, external_post_id=external_id).order_by("created_at")
+    audit = AuditEntry.objects.filter(target_type="review_item", target_id__in=item_ids).exclude(
+        action="report.create"
+    )
+    return list(reports), list(audit)
 
 
 # -- audit ----------------------------------------------------------------------------------

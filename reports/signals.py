@@ -19,7 +19,10 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from moderation.models import Scan
+from moderation.scans.models import Scan
+from reports.services.login_guard import login_success_record
+from reports.services.review_rescans import review_item_scan_completed
+from reports.services.uncertain import review_item_open_for_uncertain
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +34,6 @@ def rescan_completed(sender: type[Scan], instance: Scan, created: bool, **kwargs
     fields = kwargs.get("update_fields")
     if not created and fields is not None and "verdict" not in fields:
         return  # a later save of a finished scan (retention, say): nothing was decided
-    from reports.services.review import review_item_scan_completed
-    from reports.services.uncertain import review_item_open_for_uncertain
-
     try:
         with transaction.atomic():  # a savepoint: a failure here must not undo the scan's own result
             if not created:
@@ -47,6 +47,4 @@ def rescan_completed(sender: type[Scan], instance: Scan, created: bool, **kwargs
 # password is checked; a sign-in by any means (a session made by force_login too) clears the count.
 @receiver(user_logged_in, dispatch_uid="reports.logged_in")
 def logged_in(sender: Any, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any) -> None:
-    from reports.services.login_guard import login_success_record
-
     login_success_record(username=user.get_username())

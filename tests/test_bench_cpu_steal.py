@@ -1,4 +1,4 @@
-"""bench/cpu_steal.py: the share of CPU time the hypervisor gave to other guests during a run."""
+"""bench/common.py's StealMeter: the share of CPU time the hypervisor gave to other guests during a run."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cpu_steal
+from bench import common
 
 
 def _stat(path: Path, user: int, idle: int, steal: int) -> None:
@@ -18,10 +18,10 @@ def test_the_share_is_steal_over_all_cpu_time_between_start_and_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stat = tmp_path / "stat"
-    real_path = cpu_steal.Path
-    monkeypatch.setattr(cpu_steal, "Path", lambda p: stat if p == "/proc/stat" else real_path(p))
+    real_path = common.Path
+    monkeypatch.setattr(common, "Path", lambda p: stat if p == "/proc/stat" else real_path(p))
     _stat(stat, user=1000, idle=500, steal=100)
-    meter = cpu_steal.StealMeter()
+    meter = common.StealMeter()
     _stat(stat, user=1600, idle=700, steal=300)  # +600 user, +200 idle, +200 steal
     assert meter.share() == pytest.approx(200 / 1000)
     assert meter.note() == (
@@ -37,7 +37,7 @@ def test_the_share_is_steal_over_all_cpu_time_between_start_and_end(
 def test_this_machine_reports_a_share_between_0_and_1() -> None:
     if not Path("/proc/stat").is_file():
         pytest.skip("no /proc/stat on this system")
-    meter = cpu_steal.StealMeter()
+    meter = common.StealMeter()
     time.sleep(0.2)  # 20 clock ticks per CPU at USER_HZ 100
     share = meter.share()
     assert share is not None and 0.0 <= share <= 1.0

@@ -41,7 +41,7 @@ ENTRY_POINTS = {
         "os.environ['DJANGO_SETTINGS_MODULE'] = 'moderation.settings'\n"
         "import moderation.wsgi\n"
         "import moderation.tasks, generation.tasks\n"
-        "from moderation.detector import get_detector"
+        "from moderation.core.shared_detector import get_detector"
     ),
 }
 

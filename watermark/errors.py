@@ -1,30 +1,23 @@
 """Typed errors of the watermark package.
 
 Each carries a stable machine-readable ``code`` (what an API returns and clients branch on)
-and a human-readable message, like ``detection.errors``. Anything the package rejects about
-its input raises one of these; anything else escaping it is a bug.
+and a human-readable message, like every engine's (``detection.errors.EngineError``). Anything the
+package rejects about its input raises one of these; anything else escaping it is a bug.
 """
 
 from __future__ import annotations
 
+# The family base and ``InvalidImage`` (shared by every engine) live with ``EngineError``.
+from detection.errors import InvalidImage, WatermarkError
 
-class WatermarkError(Exception):
-    code: str = "watermark_error"
-    default_message: str = "The watermark operation failed."
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
-class InvalidImage(WatermarkError):
-    """Not an ``(H, W, 3)`` uint8 RGB array (wrong dtype, shape, or not an array at all)."""
-
-    code = "invalid_image"
-    default_message = "Expected an RGB image as an (H, W, 3) uint8 array."
+__all__ = [
+    "ImageTooSmall",
+    "InvalidImage",
+    "InvalidKey",
+    "InvalidPayload",
+    "UnreadableMedia",
+    "WatermarkError",
+]
 
 
 class ImageTooSmall(WatermarkError):

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
+from detection.errors import DetectionError
+from detection.imaging import load_image
 from watermark.embedding import embed
 from watermark.errors import InvalidImage, UnreadableMedia
 from watermark.keys import check_key, check_keys
@@ -31,9 +33,6 @@ _FORMATS: dict[str, tuple[str, dict[str, object]]] = {
 
 
 def decode_image(data: bytes) -> np.ndarray:
-    from detection.errors import DetectionError
-    from detection.imaging import load_image
-
     if not isinstance(data, bytes | bytearray | memoryview):
         raise InvalidImage(f"Expected encoded image bytes, got {type(data).__name__}.")
     try:

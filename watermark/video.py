@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from detection.errors import DetectionError
+from detection.video import sample_frames
 from watermark.embedding import embed
 from watermark.errors import InvalidImage, UnreadableMedia
 from watermark.keys import check_key, check_keys
@@ -93,9 +95,6 @@ def recover_video_file(
     Decoding problems (not a video, truncated, too long, a frame over ``max_pixels`` whatever the
     header said) raise ``UnreadableMedia`` with the decoder's code in ``detail_code``.
     """
-    from detection.errors import DetectionError
-    from detection.video import sample_frames
-
     try:
         frames = sample_frames(path, fps=fps, max_frames=max_frames, max_pixels=max_pixels)
         return recover_from_frames((rgb for _, _, rgb in frames), keys, max_frames)

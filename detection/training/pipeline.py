@@ -14,11 +14,14 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from detection.model import ModelCard, card_path_for, load_detector, save_detector
+from detection.training.batches import BatchSampler, prepare_data
 from detection.training.catalog import Catalog
+from detection.training.config import TrainConfig
 from detection.training.crosssource import choose_video_calibration, cross_source_report, score_catalog
 from detection.training.evaluate import predict_logits
-from detection.training.report import card_metrics, final_evaluation, roc_plot, write_model_card_md
-from detection.training.train import BatchSampler, TrainConfig, prepare_data, train
+from detection.training.model_card import write_model_card_md
+from detection.training.report import card_metrics, final_evaluation, roc_plot
+from detection.training.train import train
 
 
 def overfit_check(cfg: TrainConfig, samples: int = 256, steps: int = 200, log=print) -> dict[str, Any]:

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
+
+from detection.faces import FaceDetector
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 RACES = {0: "white", 1: "black", 2: "asian", 3: "indian", 4: "other"}
@@ -116,10 +119,6 @@ def split_by_group(
 
 
 def _detect_chunk(paths: list[str]) -> list[tuple[list[float], list[list[float]]] | None]:
-    import torch
-
-    from detection.faces import FaceDetector
-
     torch.set_num_threads(1)
     detector = FaceDetector(min_face_size=40)
     out = []

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from generation.engines import AUTO, ENGINES
 from generation.models import Generation, ProtectedIdentity
 from generation.services.generations import SEED_LIMIT
-from moderation.api.serializers import ProgressSerializer  # the same shape as a scan's progress
+from moderation.scans.api.serializers import ProgressSerializer  # the same shape as a scan's progress
 
 # -- input ---------------------------------------------------------------------------------
 
@@ -139,6 +139,8 @@ class GenerationOutputSerializer(serializers.ModelSerializer):
     watermark = serializers.SerializerMethodField()
     result = serializers.JSONField(help_text="Engine settings used; faces (images) or frames (videos).")
     error = serializers.SerializerMethodField()
+    # The public name stays ``finished_at`` (API v1); the row's field is the job lifecycle's ``completed_at``.
+    finished_at = serializers.DateTimeField(source="completed_at", allow_null=True, read_only=True)
 
     class Meta:
         model = Generation

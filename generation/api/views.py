@@ -29,8 +29,8 @@ from generation.models import Generation
 from generation.selectors import generation_get, generation_list, protected_identity_list
 from generation.services.generations import generation_regenerate, generation_submit
 from generation.services.protected_identities import protected_identity_create, protected_identity_delete
-from moderation.api.common import ERROR_RESPONSES, refuse_oversized_body, request_platform
-from moderation.errors import ApplicationError
+from moderation.core.api.common import ERROR_RESPONSES, refuse_oversized_body, request_platform
+from moderation.core.errors import ApplicationError
 
 _CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "mp4": "video/mp4"}
 _SUBMIT_ERRORS = {

@@ -1,30 +1,26 @@
 """Typed errors of the built-in (landmark) face-swap engine.
 
 Each carries a stable machine-readable ``code`` (what an API returns and clients branch on)
-and a human-readable message, like ``detection.errors`` and ``watermark.errors``. Anything the
+and a human-readable message, like every engine's (``detection.errors.EngineError``). Anything the
 engine rejects about its input raises one of these; anything else escaping it is a bug.
 """
 
 from __future__ import annotations
 
+# The family base and ``InvalidImage`` (shared by every engine) live with ``EngineError``.
+from detection.errors import InvalidImage, SwapError
 
-class SwapError(Exception):
-    code: str = "swap_error"
-    default_message: str = "The face swap failed."
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
-class InvalidImage(SwapError):
-    """Not an ``(H, W, 3)`` uint8 RGB array, or too small to carry the watermark."""
-
-    code = "invalid_image"
-    default_message = "Expected an RGB image as an (H, W, 3) uint8 array."
+__all__ = [
+    "InvalidImage",
+    "ModelsMissing",
+    "NoFaceInSource",
+    "NoFaceInTarget",
+    "PoseMismatch",
+    "SeveralFacesInSource",
+    "SwapError",
+    "UnreadableVideo",
+    "WatermarkRequired",
+]
 
 
 class NoFaceInSource(SwapError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from generation.landmark import models
+from generation.landmark import dlib_models
 
 DETECT_MAX_SIDE = 640  # HOG cost grows with pixels: search a copy this large first
 TRACK_WINDOW_PX = 128  # long side of the grey window phase correlation tracks a face on
@@ -71,7 +71,7 @@ def _detect_at(rgb: np.ndarray, scale: float, upsample: int = 0, shift: float = 
     img = rgb
     if scale < 1.0:
         img = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-    rects, scores, _ = models.load("detector").run(np.ascontiguousarray(img), upsample, 0.0)
+    rects, scores, _ = dlib_models.load("detector").run(np.ascontiguousarray(img), upsample, 0.0)
     return [
         Box(r.left(), r.top(), r.right() + 1, r.bottom() + 1, float(s)).scaled(scale, shift)
         for r, s in zip(rects, scores, strict=True)
@@ -80,9 +80,9 @@ def _detect_at(rgb: np.ndarray, scale: float, upsample: int = 0, shift: float = 
 
 def landmarks(rgb: np.ndarray, box: Box) -> np.ndarray:
     """The 68 iBUG landmarks (float32, (68, 2), x/y pixels) of the face in ``box``."""
-    dlib = models.dlib_module()
+    dlib = dlib_models.dlib_module()
     rect = dlib.rectangle(int(round(box.x1)), int(round(box.y1)), int(round(box.x2)), int(round(box.y2)))
-    shape = models.load("landmarks68")(np.ascontiguousarray(rgb), rect)
+    shape = dlib_models.load("landmarks68")(np.ascontiguousarray(rgb), rect)
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from generation.landmark import faces, models
+from generation.landmark import dlib_models, faces
 from generation.landmark.errors import NoFaceInTarget
 from generation.landmark.faces import Box
 
@@ -22,11 +22,11 @@ def descriptor(rgb: np.ndarray, box: Box | None = None) -> np.ndarray:
         if not found:
             raise NoFaceInTarget("No face was found to describe.")
         box = found[0]
-    dlib = models.dlib_module()
+    dlib = dlib_models.dlib_module()
     rect = dlib.rectangle(int(round(box.x1)), int(round(box.y1)), int(round(box.x2)), int(round(box.y2)))
     img = np.ascontiguousarray(rgb)
-    shape = models.load("landmarks5")(img, rect)
-    return np.array(models.load("recognition").compute_face_descriptor(img, shape), dtype=np.float32)
+    shape = dlib_models.load("landmarks5")(img, rect)
+    return np.array(dlib_models.load("recognition").compute_face_descriptor(img, shape), dtype=np.float32)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from generation.landmark import faces
-from generation.landmark.engine import LandmarkSwapper, SourceFace, check_rgb
+from generation.landmark.engine import LandmarkSwapper
 from generation.landmark.errors import NoFaceInTarget
+from generation.landmark.inputs import SourceFace, check_rgb
 
 
 def training_swap(

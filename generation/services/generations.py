@@ -22,11 +22,12 @@ from generation import engines
 from generation.models import CONSENT_MAX_LENGTH, Generation
 from generation.selectors import generation_get
 from generation.services.inputs import source_check, target_check
+from generation.services.jobs import generation_enqueue
 from generation.services.protected_identities import protected_identities_exist, protected_identity_refusal
 from generation.services.rate_limits import generation_rate_check
-from moderation.errors import ApplicationError
-from moderation.models import Platform
-from moderation.services.media import (
+from moderation.core.audit import audit_record
+from moderation.core.errors import ApplicationError
+from moderation.core.media import (
     MediaInput,
     media_delete,
     media_from_bytes,
@@ -34,7 +35,7 @@ from moderation.services.media import (
     media_read,
     media_store,
 )
-from reports.services.audit import audit_record
+from moderation.core.models import Platform
 
 logger = logging.getLogger(__name__)
 
@@ -235,19 +236,3 @@ def _audit_create(generation: Generation) -> None:
             "parent": parent.generation_id if parent else None,
         },
     )
-
-
-def generation_enqueue(generation_id: int) -> bool:
-    """Send the generation to the workers. False when the broker cannot be reached: the generation
-    stays queued (the API answers 202 all the same; the row is the truth) and the ``requeue_stranded``
-    sweep (``moderation.services.recovery``) sends it again later."""
-    from kombu.exceptions import OperationalError as BrokerError
-
-    from generation.tasks import generation_run  # tasks import services: import here to avoid a cycle
-
-    try:
-        generation_run.delay(generation_id)
-    except BrokerError as exc:
-        logger.warning("generation %s stays queued, broker unavailable: %s", generation_id, exc)
-        return False
-    return True

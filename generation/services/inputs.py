@@ -23,8 +23,8 @@ from generation.landmark import LandmarkSwapper, SourceFace, SwapError
 from generation.landmark import faces as landmark_faces
 from generation.landmark import identity as landmark_identity
 from generation.services.errors import engine_error
-from moderation.errors import ApplicationError
-from moderation.services.media import MediaInput
+from moderation.core.errors import ApplicationError
+from moderation.core.media import MediaInput
 
 MAX_TARGET_FACES = 5  # faces of one target (or sampled frame) compared with protected identities
 

@@ -25,10 +25,10 @@ from generation.landmark import identity as landmark_identity
 from generation.models import ProtectedIdentity
 from generation.services.errors import engine_error
 from generation.services.inputs import SourceInput, TargetInput
-from moderation.errors import ApplicationError
-from moderation.models import Platform
-from moderation.services.media import media_from_upload
-from reports.services.audit import audit_record
+from moderation.core.audit import audit_record
+from moderation.core.errors import ApplicationError
+from moderation.core.media import media_from_upload
+from moderation.core.models import Platform
 
 logger = logging.getLogger(__name__)
 

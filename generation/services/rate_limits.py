@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from generation.models import Generation
-from moderation.errors import ApplicationError
-from moderation.models import Platform
+from moderation.core.errors import ApplicationError
+from moderation.core.models import Platform
 
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 _PERIODS |= {"d": 86400, "day": 86400}

@@ -7,10 +7,9 @@ goes into the global known-fake bank (so a copy that lost the mark is still caug
 completed and the platform's webhook gets ``generation.completed``. Any failure stores nothing
 and ends in ``generation.failed`` with a stable code.
 
-One runner per generation: a broker may deliver one task twice (the ``requeue_stranded`` sweep sent
-it again, a visibility timeout ran out), and two runs would store two outputs and two bank entries.
-On PostgreSQL a run holds the generation's advisory lock (``generation_run_lock``), and a delivery
-that finds it taken is dropped; a finished generation is never claimed again (its status).
+One runner per generation (two runs would store two outputs and two bank entries): the platform
+core's job lifecycle (``moderation.core.jobs``: run lock, claim, attempts, failure, progress rows)
+runs it; this module is what a generation does while it runs.
 """
 
 from __future__ import annotations
@@ -19,9 +18,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +27,6 @@ import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 import watermark
 from detection.imaging import load_image
@@ -39,48 +35,38 @@ from generation import engines
 from generation.landmark import NoFaceInTarget, UnreadableVideo, WatermarkSpec
 from generation.models import Generation, MediaKind
 from generation.services.errors import engine_error, is_engine_error
-from moderation.banks import pdq_of_image
-from moderation.errors import ApplicationError
-from moderation.models import BankEntry
-from moderation.services.banks import bank_entry_add
-from moderation.services.credentials import signing_identity
-from moderation.services.media import (
+from moderation.core.errors import ApplicationError
+from moderation.core.jobs import (
+    JobProgress,
+    job_fail,
+    job_kind,
+    job_mark_completed,
+    job_notify,
+    job_queue_wait_s,
+    job_run,
+)
+from moderation.core.media import (
     media_delete,
     media_from_bytes,
     media_local_path,
     media_read,
     media_store,
 )
-from moderation.services.run_locks import run_lock, run_lock_taken, runnerless
-from moderation.services.watermarks import generation_id_for_payload
-from moderation.webhooks import webhook_event_create
+from moderation.provenance.banks import bank_entry_add
+from moderation.provenance.credentials import signing_identity
+from moderation.provenance.models import BankEntry
+from moderation.provenance.pdq import pdq_of_image
 from watermark.codec import payload_to_bytes
 from watermark.credentials import sign_generated
+from watermark.ids import generation_id_for_payload
 from watermark.media import encode_image
 
 logger = logging.getLogger(__name__)
 # The generator version its Content Credentials name (bump with a change to what it makes).
 GENERATOR_VERSION = "2.0"
 
-PROGRESS_MIN_INTERVAL_S = 0.25  # progress rows are written at most this often
+GENERATION = "generation"  # the registered job kind (generation.services.jobs.GENERATION_JOBS)
 _VIDEO_PROGRESS_SHARE = 90  # percent of the bar for swapping frames; the rest is checking and storing
-
-
-class _Progress:
-    """Writes percentage and frames done to the row, at most every PROGRESS_MIN_INTERVAL_S."""
-
-    def __init__(self, generation_id: int) -> None:
-        self.generation_id = generation_id
-        self.last_write = 0.0
-
-    def __call__(self, percent: int, done: int = 0, total: int = 0, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last_write < PROGRESS_MIN_INTERVAL_S:
-            return
-        self.last_write = now
-        Generation.objects.filter(pk=self.generation_id, status=Generation.Status.PROCESSING).update(
-            progress_percent=min(percent, 99), frames_done=done, frames_total=total
-        )
 
 
 @dataclass
@@ -99,56 +85,6 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 1)
 
 
-def _claim(generation_id: int) -> Generation | None:
-    """Mark the generation processing and count the attempt; None when there is nothing (left) to do."""
-    with transaction.atomic():
-        generation = Generation.objects.select_for_update().filter(pk=generation_id).first()
-        if generation is None:
-            logger.warning("generation %s no longer exists; nothing to do", generation_id)
-            return None
-        if generation.is_finished:
-            return None  # a redelivery of a finished task
-        if generation.attempts >= settings.FAKEME_GENERATION["MAX_ATTEMPTS"]:
-            _fail(generation, "worker_lost", f"The generation's worker died {generation.attempts} times.")
-            return None
-        generation.attempts += 1
-        generation.status = Generation.Status.PROCESSING
-        generation.started_at = timezone.now()
-        generation.progress_percent = generation.frames_done = generation.frames_total = 0
-        generation.save(
-            update_fields=[
-                "attempts",
-                "status",
-                "started_at",
-                "progress_percent",
-                "frames_done",
-                "frames_total",
-            ]
-        )
-    return Generation.objects.select_related("platform", "parent").get(pk=generation_id)
-
-
-def _notify(generation: Generation, event_type: str) -> None:
-    from generation.api.serializers import GenerationOutputSerializer  # the webhook carries the API's view
-
-    webhook_event_create(
-        platform=generation.platform, event_type=event_type, data=GenerationOutputSerializer(generation).data
-    )
-
-
-def _fail(generation: Generation, code: str, message: str) -> None:
-    with transaction.atomic():
-        Generation.objects.filter(pk=generation.pk).update(
-            status=Generation.Status.FAILED,
-            error_code=code[:64],
-            error_message=message[:2000],
-            finished_at=timezone.now(),
-        )
-        generation.refresh_from_db()
-        _notify(generation, "generation.failed")
-    logger.warning("generation %s failed: %s %s", generation.generation_id, code, message)
-
-
 def _verify_mark(recovery: watermark.Recovery, generation: Generation) -> None:
     if not recovery.found or recovery.payload != generation.pk:
         raise ApplicationError(
@@ -159,7 +95,7 @@ def _verify_mark(recovery: watermark.Recovery, generation: Generation) -> None:
 
 
 def _swap_image(
-    generation: Generation, engine: engines.SwapEngine, spec: WatermarkSpec, progress: _Progress
+    generation: Generation, engine: engines.SwapEngine, spec: WatermarkSpec, progress: JobProgress
 ) -> _Output:
     clock = time.perf_counter()
     source = load_image(media_read(generation.source_storage_key))
@@ -204,7 +140,7 @@ def _read_frames(reader: VideoReader, limit: int) -> Iterator[np.ndarray]:
 
 
 def _swap_video(
-    generation: Generation, engine: engines.SwapEngine, spec: WatermarkSpec, progress: _Progress
+    generation: Generation, engine: engines.SwapEngine, spec: WatermarkSpec, progress: JobProgress
 ) -> _Output:
     """Swap frame by frame (each frame marked by the engine) into an MPEG-4 Part 2 (mp4v) file."""
     clock = time.perf_counter()
@@ -259,59 +195,18 @@ def _swap_video(
     return _Output(data, MediaKind.VIDEO, info, timings)
 
 
-# -- one runner per generation ------------------------------------------------------------------
-# Advisory-lock keys are one 64-bit space per database, shared with the scans' (the first 64 bits of
-# a UUID): a generation's key is its 40-bit number under a 24-bit tag ("GEN").
-_LOCK_TAG = 0x47454E << 40
-
-
-def generation_run_lock(generation_id: int) -> AbstractContextManager[bool]:
-    """The generation's run lock (``run_locks.run_lock``): True if this process has it, else False."""
-    return run_lock(_LOCK_TAG | int(generation_id), f"generation {generation_id}")
-
-
-def generation_is_running(generation_id: int) -> bool:
-    """Whether some process holds the generation's run lock right now (PostgreSQL only; else False)."""
-    return run_lock_taken(_LOCK_TAG | int(generation_id), f"generation {generation_id}")
-
-
-def generation_stranded_ids(*, cutoff: datetime, limit: int) -> list[int]:
-    """Generations whose broker message may be lost, oldest first: ``queued`` since before ``cutoff``,
-    and ``processing`` since before it with no live run behind it (``run_locks.runnerless``: the
-    worker died and its message is gone). For ``moderation.services.recovery.requeue_stranded``."""
-    queued = Generation.objects.filter(status=Generation.Status.QUEUED, created_at__lt=cutoff)
-    ids = list(queued.order_by("created_at").values_list("pk", flat=True)[:limit])
-    ids += runnerless(
-        Generation.objects.filter(status=Generation.Status.PROCESSING),
-        cutoff=cutoff,
-        time_limit_s=settings.FAKEME_GENERATION["TIME_LIMIT_S"],
-        limit=limit,
-        is_running=generation_is_running,
-    )
-    return ids
-
-
 # -- run (Celery) ----------------------------------------------------------------------------------
 def generation_process(*, generation_id: int) -> Generation | None:
-    """Run a queued generation (the ``generation_run`` task); at most one run at a time
-    (``generation_run_lock``): a duplicate delivery returns None and changes nothing."""
-    with generation_run_lock(generation_id) as held:
-        if not held:
-            logger.warning(
-                "generation %s is already running elsewhere; this delivery is dropped", generation_id
-            )
-            return None
-        return _process_locked(generation_id)
+    """Run a queued generation (the ``generation_run`` task) at most once at a time (the job's run
+    lock); a duplicate delivery, a finished one or one out of attempts returns None."""
+    return job_run(job_kind(GENERATION), generation_id, _process_claimed)
 
 
-def _process_locked(generation_id: int) -> Generation | None:
-    generation = _claim(generation_id)
-    if generation is None:
-        return None
+def _process_claimed(generation: Generation) -> Generation | None:
+    kind = job_kind(GENERATION)
     started = time.perf_counter()
-    assert generation.started_at is not None
-    queue_wait = (generation.started_at - generation.created_at).total_seconds()
-    progress = _Progress(generation.pk)
+    queue_wait = job_queue_wait_s(generation)
+    progress = JobProgress(kind, generation.pk)
     stored = ""
     try:
         if not (generation.source_storage_key and generation.target_storage_key):
@@ -339,8 +234,6 @@ def _process_locked(generation_id: int) -> Generation | None:
                 pdq_quality=pdq.quality if pdq else None,
                 note=f"FakeME generation {generation.generation_id} ({generation.platform.name})",
             ).entry
-            generation.status = Generation.Status.COMPLETED
-            generation.progress_percent = 100
             if output.kind == MediaKind.VIDEO:
                 generation.frames_done = generation.frames_total = output.info["frames"]
             generation.result = {**generation.result, "engine_settings": config, **output.info}
@@ -355,24 +248,24 @@ def _process_locked(generation_id: int) -> Generation | None:
                 **output.timings,
                 "total": _ms(time.perf_counter() - started),
             }
-            generation.finished_at = timezone.now()
+            job_mark_completed(generation)
             generation.save()
-            _notify(generation, "generation.completed")
+            job_notify(kind, generation, "completed")
     except _Superseded:
         media_delete([stored])
         return None
     except SoftTimeLimitExceeded:
         media_delete([stored])
-        _fail(generation, "generation_timeout", "The generation took longer than its time limit.")
+        job_fail(kind, generation, "generation_timeout", "The generation took longer than its time limit.")
         return generation
     except Exception as exc:
         media_delete([stored])
         if isinstance(exc, ApplicationError) or is_engine_error(exc):
             error = engine_error(exc)
-            _fail(generation, error.code, error.message)
+            job_fail(kind, generation, error.code, error.message)
         else:
             logger.exception("generation %s crashed", generation.generation_id)
-            _fail(generation, "internal_error", f"{type(exc).__name__}: {exc}")
+            job_fail(kind, generation, "internal_error", f"{type(exc).__name__}: {exc}")
         return generation
     logger.info("generation %s completed (%s)", generation.generation_id, generation.engine)
     return generation

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+# The family base and ``InvalidImage`` (shared by every engine) live with ``EngineError``.
+from detection.errors import InvalidImage, SimSwapError
 
-class SimSwapError(Exception):
-    code: str = "simswap_error"
-    default_message: str = "The SimSwap engine failed."
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+__all__ = [
+    "CheckpointMissing",
+    "CheckpointRejected",
+    "InvalidImage",
+    "NoFaceFound",
+    "NoFaceInSource",
+    "NoFaceInTarget",
+    "SimSwapError",
+]
 
 
 class CheckpointMissing(SimSwapError):
@@ -27,11 +28,6 @@ class CheckpointRejected(SimSwapError):
 
     code = "simswap_checkpoint_invalid"
     default_message = "The file is not a usable SimSwap checkpoint."
-
-
-class InvalidImage(SimSwapError):
-    code = "invalid_image"
-    default_message = "Expected an RGB image as a uint8 array of shape (height, width, 3)."
 
 
 class NoFaceFound(SimSwapError):

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from moderation.api import views
+from moderation.scans.api import views
 
 urlpatterns = [
     path("scans", views.ScanListCreateApi.as_view(), name="api-scans"),

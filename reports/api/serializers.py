@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from reports.decisions import APPEAL, decision_choices, final_decision_values
 from reports.models import (
     COMMENT_MAX_LENGTH,
     REPORTABLE_CATEGORIES,
@@ -58,7 +59,7 @@ class ResolutionSerializer(serializers.Serializer):
     takedown = serializers.BooleanField(source="takedown_requested")
     decided_at = serializers.DateTimeField(allow_null=True)
 
-    @extend_schema_field(serializers.ChoiceField(choices=ReviewItem.Decision.choices, allow_null=True))
+    @extend_schema_field(serializers.ChoiceField(choices=decision_choices(), allow_null=True))
     def get_decision(self, item: ReviewItem) -> str | None:
         # "escalated" is internal: for the platform the item is still under review.
         if item.status == ReviewItem.Status.RESOLVED:
@@ -118,11 +119,7 @@ class AppealOutputSerializer(serializers.ModelSerializer):
 
     statement = serializers.CharField(source="appeal_statement")
 
-    @extend_schema_field(
-        serializers.ChoiceField(
-            choices=[ReviewItem.Decision.APPEAL_UPHELD, ReviewItem.Decision.APPEAL_DENIED], allow_null=True
-        )
-    )
+    @extend_schema_field(serializers.ChoiceField(choices=final_decision_values(APPEAL), allow_null=True))
     def get_decision(self, item: ReviewItem) -> str | None:
         return item.decision if item.status == ReviewItem.Status.RESOLVED else None
 

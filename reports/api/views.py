@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from moderation.api.common import ERROR_RESPONSES, refuse_oversized_body, request_platform
+from moderation.core.api.common import ERROR_RESPONSES, refuse_oversized_body, request_platform
 from reports.api.serializers import (
     AppealCreateInputSerializer,
     AppealOutputSerializer,

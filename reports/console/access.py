@@ -13,7 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from moderation.errors import ApplicationError
+from detection.errors import EngineError
+from moderation.core.errors import ApplicationError, from_engine_error
 
 View = Callable[..., HttpResponse]
 
@@ -78,6 +79,13 @@ def back_url(request: HttpRequest, fallback: str) -> str:
     ):
         return target
     return fallback
+
+
+def media_error(exc: EngineError) -> ApplicationError:
+    """A stored file the console could not decode (for a preview, a thumbnail, a frame): the engine's
+    code and message with the status the API gives that code (``moderation.core.errors.http_status``;
+    an image over the pixel limit is 413 here as there)."""
+    return from_engine_error(exc)
 
 
 def application_error_message(exc: ApplicationError) -> str:

@@ -1,7 +1,7 @@
 """CSV downloads of the console's tables, streamed row by row (an archive can be large).
 
 Cells that a spreadsheet would run as a formula, in whole or after splitting at a separator (text
-from platforms or users), are neutralised by ``reports.spreadsheet`` and every cell is quoted.
+from platforms or users), are neutralised by ``moderation.core.spreadsheet`` and every cell is quoted.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from reports.spreadsheet import QUOTING, spreadsheet_safe
+from moderation.core.spreadsheet import QUOTING, spreadsheet_safe
 
 
 class _Echo:

@@ -13,14 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from detection.model import card_path_for
-from moderation.models import Scan, Verdict
 from reports.console.charts import Series, bar_chart, line_chart
+from reports.console.selectors import (
+    decision_days,
+    decision_durations,
+    decision_throughput,
+    models_seen,
+    report_days,
+    scan_days,
+)
 from reports.models import ScanFeedback
 from reports.services.feedback import feedback_events
 
@@ -77,34 +82,6 @@ def _local_day(value: dt.datetime) -> dt.date:
     return timezone.localtime(value).date()
 
 
-def scan_days(*, since: dt.datetime) -> dict[dt.date, dict[str, int]]:
-    rows = (
-        Scan.objects.filter(created_at__gte=since)
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(
-            scans=Count("id"),
-            fakes=Count("id", filter=Q(verdict=Verdict.FAKE)),
-            uncertain=Count("id", filter=Q(verdict=Verdict.UNCERTAIN)),
-            reals=Count("id", filter=Q(verdict=Verdict.REAL)),
-            not_applicable=Count("id", filter=Q(verdict=Verdict.NOT_APPLICABLE)),
-        )
-    )
-    return {row["day"]: row for row in rows}
-
-
-def models_seen(*, since: dt.datetime) -> list[dict[str, Any]]:
-    """Model name/version pairs that produced verdicts in the period, most recent first."""
-    rows = (
-        Scan.objects.filter(created_at__gte=since)
-        .exclude(model_version="")
-        .values("model_name", "model_version")
-        .annotate(scans=Count("id"), last_seen=Max("completed_at"))
-        .order_by("-last_seen")
-    )
-    return list(rows)
-
-
 def models_configured() -> list[dict[str, Any]]:
     """The model cards of ``DETECTOR_WEIGHTS`` (what new scans will use), read without loading the model."""
     out = []
@@ -118,11 +95,19 @@ def models_configured() -> list[dict[str, Any]]:
     return out
 
 
-def _review_stats(dashboard: Dashboard, by_day: dict[dt.date, Day]) -> None:
-    """Reports per day, decisions, median time to decision and throughput (the reports backend)."""
-    from reports.console import review_stats
-
-    review_stats.fill(dashboard, by_day)
+def _review_stats(board: Dashboard, by_day: dict[dt.date, Day]) -> None:
+    """Reports per day (``Report.created_at``); decisions per day, the median time from an item's
+    creation to its decision, and decisions per moderator (of items resolved in the period)."""
+    for day, n in report_days(since=board.since).items():
+        if day in by_day:
+            by_day[day].reports = n
+    for day, n in decision_days(since=board.since).items():
+        if day in by_day:
+            by_day[day].decisions = n
+    board.median_decision_s = median(decision_durations(since=board.since))
+    board.reports_total = sum(d.reports for d in board.days)
+    board.decisions_total = sum(d.decisions for d in board.days)
+    board.throughput = decision_throughput(since=board.since)
 
 
 def _feedback_stats(board: Dashboard, by_day: dict[dt.date, Day], since: dt.datetime) -> None:

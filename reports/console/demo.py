@@ -19,8 +19,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 import watermark
-from moderation.models import Platform
-from moderation.services.scans import scan_submit
+from moderation.core.models import Platform
+from moderation.scans.submission import scan_submit
 from reports.services.appeals import appeal_create
 from reports.services.reports import report_create
 

@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from moderation.models import DecidedBy, Scan, ScanMedia
+from moderation.scans.models import DecidedBy, Scan, ScanMedia
 from reports.console.charts import Series, line_chart
 from reports.models import ReviewItem
 from reports.selectors import ItemMedia

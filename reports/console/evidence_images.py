@@ -20,10 +20,10 @@ from detection.faces import crop_face
 from detection.imaging import load_image
 from detection.plots import heatmap_overlay_png
 from detection.video import read_frame
-from moderation.detector import get_detector
-from moderation.errors import ApplicationError, from_detection_error
-from moderation.models import ScanMedia
-from moderation.services.media import media_local_path, media_read
+from moderation.core.errors import ApplicationError, from_detection_error
+from moderation.core.media import media_local_path, media_read
+from moderation.core.shared_detector import get_detector
+from moderation.scans.models import ScanMedia
 
 HEATMAP_SIDE = 224  # display size of a face crop with its heatmap
 THUMB_WIDTH = 320

@@ -1,4 +1,5 @@
-"""Console forms: archive and audit filters, the watermark tool's upload."""
+"""Console forms: the queue's, archive's, audit log's and generation log's filters, decisions, the
+watermark tool's upload."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from typing import Any
 
 from django import forms
 
-from moderation.models import Platform, Scan, Verdict
+from generation.models import Generation
+from generation.selectors import GENERATION_ID_PATTERN
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, Verdict
+from reports.console.selectors import platform_list
+from reports.decisions import bulk_decisions
+from reports.models import Category
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 HASH_HELP = "SHA-256 (or its first 8+ characters) or PDQ hash of any media of the scan."
@@ -37,8 +44,6 @@ class ScanFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from reports.console.selectors import platform_list
-
         self.fields["platform"].queryset = platform_list()
 
     def clean(self) -> dict[str, Any]:
@@ -88,9 +93,6 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from reports.console.selectors import platform_list
-        from reports.models import Category
-
         self.fields["platform"].queryset = platform_list()
         self.fields["category"].choices = [("", "Any category"), *Category.choices]
 
@@ -124,12 +126,10 @@ class VersionForm(forms.Form):
 class BulkDecisionForm(forms.Form):
     """Selected rows as ``<item id>:<version>``: every item is version-checked like a single decision."""
 
-    DECISIONS = [("confirmed", "Confirm"), ("dismissed", "Dismiss")]
-
     items = forms.MultipleChoiceField(
         choices=[], error_messages={"required": "Select at least one item first."}
     )
-    decision = forms.ChoiceField(choices=DECISIONS)
+    decision = forms.ChoiceField(choices=[(spec.value, spec.bulk_label) for spec in bulk_decisions()])
     note = forms.CharField(required=False, max_length=5000, strip=True)
     allow_bank = forms.BooleanField(required=False)
     takedown = forms.BooleanField(required=False)
@@ -168,6 +168,23 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from reports.console.selectors import platform_list
+        self.fields["platform"].queryset = platform_list()
 
+
+class GenerationFilterForm(forms.Form):
+    platform = forms.ModelChoiceField(
+        queryset=Platform.objects.none(), required=False, empty_label="All platforms"
+    )
+    status = forms.ChoiceField(choices=[("", "Any status"), *Generation.Status.choices], required=False)
+    engine = forms.ChoiceField(choices=[("", "Any engine"), *Generation.Engine.choices], required=False)
+    user_id = forms.CharField(required=False, max_length=255, label="User id")
+    generation = forms.RegexField(
+        regex=rf"^\s*{GENERATION_ID_PATTERN}\s*$",
+        required=False,
+        label="Generation id",
+        error_messages={"invalid": "A generation id is gen_ and 10 hexadecimal digits."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.fields["platform"].queryset = platform_list()

@@ -1,4 +1,5 @@
-"""Staff-wide reads for the console: every platform's scans (the API's selectors are platform-scoped).
+"""Staff-wide reads for the console: every platform's scans (the API's selectors are platform-scoped),
+the dashboard's numbers, generations.
 
 Only staff views call these. Lists come with their relations prefetched, so a page costs a fixed
 number of queries whatever its length (``tests/console`` counts them).
@@ -11,14 +12,20 @@ import re
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from moderation.errors import ApplicationError
-from moderation.models import Platform, Scan, ScanMedia
+from generation.models import Generation
+from generation.selectors import generation_number
+from moderation.core.errors import ApplicationError
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, ScanMedia, Verdict
+from reports.models import Report, ReviewItem
 
 HEX_RE = re.compile(r"^[0-9a-f]{8,64}$")
 HISTORY_LIMIT = 50
+THROUGHPUT_TOP = 12
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -107,3 +114,79 @@ def post_scan_history(*, platform: Platform, external_id: str, limit: int = HIST
 
 def platform_list() -> QuerySet[Platform]:
     return Platform.objects.only("id", "name").order_by("name")
+
+
+def console_generation_find(*, generation_id: str) -> Generation | None:
+    """Any platform's generation by its public id (``gen_…``); None when there is none."""
+    return Generation.objects.filter(pk=generation_number(generation_id) or 0).first()
+
+
+# -- the dashboard: counts per day (in the current time zone) since a moment --------------------
+def scan_days(*, since: dt.datetime) -> dict[dt.date, dict[str, int]]:
+    """day -> scans, and of them fakes, uncertain, reals and not applicable."""
+    rows = (
+        Scan.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(
+            scans=Count("id"),
+            fakes=Count("id", filter=Q(verdict=Verdict.FAKE)),
+            uncertain=Count("id", filter=Q(verdict=Verdict.UNCERTAIN)),
+            reals=Count("id", filter=Q(verdict=Verdict.REAL)),
+            not_applicable=Count("id", filter=Q(verdict=Verdict.NOT_APPLICABLE)),
+        )
+    )
+    return {row["day"]: row for row in rows}
+
+
+def models_seen(*, since: dt.datetime) -> list[dict[str, Any]]:
+    """Model name/version pairs that produced verdicts in the period, most recent first."""
+    rows = (
+        Scan.objects.filter(created_at__gte=since)
+        .exclude(model_version="")
+        .values("model_name", "model_version")
+        .annotate(scans=Count("id"), last_seen=Max("completed_at"))
+        .order_by("-last_seen")
+    )
+    return list(rows)
+
+
+def report_days(*, since: dt.datetime) -> dict[dt.date, int]:
+    """day -> user reports received (``Report.created_at``)."""
+    rows = (
+        Report.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+    )
+    return {row["day"]: row["n"] for row in rows}
+
+
+def _decided(since: dt.datetime) -> QuerySet[ReviewItem]:
+    return ReviewItem.objects.filter(decided_at__gte=since, status=ReviewItem.Status.RESOLVED)
+
+
+def decision_days(*, since: dt.datetime) -> dict[dt.date, int]:
+    """day -> review items resolved (``ReviewItem.decided_at``)."""
+    rows = _decided(since).annotate(day=TruncDate("decided_at")).values("day").annotate(n=Count("id"))
+    return {row["day"]: row["n"] for row in rows}
+
+
+def decision_durations(*, since: dt.datetime) -> list[float]:
+    """Seconds from creation to decision of each item resolved since ``since``."""
+    return [
+        (decided_at - created_at).total_seconds()
+        for created_at, decided_at in _decided(since).values_list("created_at", "decided_at")
+    ]
+
+
+def decision_throughput(*, since: dt.datetime, top: int = THROUGHPUT_TOP) -> list[dict[str, Any]]:
+    """The moderators who resolved the most items since ``since``: ``moderator``, ``decisions``."""
+    rows = (
+        _decided(since)
+        .exclude(decided_by=None)
+        .values("decided_by__username")
+        .annotate(decisions=Count("id"))
+        .order_by("-decisions", "decided_by__username")[:top]
+    )
+    return [{"moderator": r["decided_by__username"], "decisions": r["decisions"]} for r in rows]

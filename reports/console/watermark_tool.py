@@ -1,6 +1,6 @@
 """The moderators' watermark check: an uploaded image or video in, what FakeME's watermark says out.
 
-The same recovery as the scan hook and the API (``moderation.services.watermarks``: current key
+The same recovery as the scan hook and the API (``moderation.provenance.watermarks``: current key
 first, then ``WATERMARK_PREVIOUS_KEYS``); this module only reads the upload under a size cap and
 turns every failure into an ``ApplicationError`` whose message a moderator can act on.
 """
@@ -12,9 +12,9 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 
-from moderation.errors import ApplicationError
-from moderation.services.media import media_from_bytes
-from moderation.services.watermarks import watermark_recover_media
+from moderation.core.errors import ApplicationError
+from moderation.core.media import media_from_bytes
+from moderation.provenance.watermarks import watermark_recover_media
 from watermark import MIN_SIDE
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024

@@ -2,26 +2,26 @@
 
 What can be appealed: a moderator's confirmation of the post (its latest resolved report item
 decided ``confirmed``), else a completed scan of the post that added the tag automatically.
-Upholding the appeal (``review_decide(decision="appeal_upheld")``) removes the tag through the
-``appeal.resolved`` webhook and puts the media into the allow bank, so re-scans of the same
-media (resized or re-encoded too: PDQ) are not tagged again.
+Upholding the appeal (``review_decide(decision="appeal_upheld")`` of
+``reports.services.review_decisions``) removes the tag through the ``appeal.resolved`` webhook and
+puts the media into the allow bank, so re-scans of the same media (resized or re-encoded too: PDQ)
+are not tagged again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
-from uuid import UUID
 
 from django.db import IntegrityError, transaction
 
-from moderation.errors import ApplicationError
-from moderation.models import Platform, Scan
+from moderation.core.audit import audit_record
+from moderation.core.errors import ApplicationError
+from moderation.core.models import Platform
+from moderation.scans.models import Scan
+from reports.decisions import Hashtags, decision_get
 from reports.models import STATEMENT_MAX_LENGTH, ReviewItem
-from reports.services.audit import audit_record
 from reports.services.priority import score_appeal
 from reports.services.reports import latest_completed_scan
-from reports.services.review import User, review_decide
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ def _appealable(platform: Platform, external_post_id: str) -> tuple[ReviewItem |
         .order_by("-decided_at")
         .first()
     )
-    if confirmed is not None and confirmed.decision == ReviewItem.Decision.CONFIRMED:
+    spec = decision_get(confirmed.decision) if confirmed is not None else None
+    if confirmed is not None and spec is not None and spec.hashtags is Hashtags.TAGGED:  # it tagged the post
         return confirmed, confirmed.scan or latest_completed_scan(
             platform=platform, external_post_id=external_post_id
         )
@@ -120,24 +121,3 @@ def appeal_create(
         raise exists from None
     logger.info("appeal %s on %s/%s by %s", item.pk, platform.name, external_post_id, appellant_id)
     return item
-
-
-def appeal_decide(
-    *,
-    item_id: UUID | str,
-    user: User,
-    upheld: bool,
-    expected_version: int,
-    note: str = "",
-    bank_media: Collection[str] = (),
-) -> ReviewItem:
-    """Uphold (remove the tag, allow-list the chosen media) or deny an appeal; see ``review_decide``."""
-    decision = ReviewItem.Decision.APPEAL_UPHELD if upheld else ReviewItem.Decision.APPEAL_DENIED
-    return review_decide(
-        item_id=item_id,
-        user=user,
-        decision=decision,
-        expected_version=expected_version,
-        note=note,
-        bank_media=bank_media,
-    )

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from moderation.errors import ApplicationError
-from moderation.models import Platform, Scan, Verdict
-from moderation.selectors import scan_get
+from moderation.core.audit import audit_record
+from moderation.core.errors import ApplicationError
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, Verdict
+from moderation.scans.selectors import scan_get
+from reports.decisions import decision_get
 from reports.models import COMMENT_MAX_LENGTH, ReviewItem, ScanFeedback
-from reports.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +78,15 @@ class FeedbackEvent:
 
 
 def _decision_kind(decision: str, verdict: str) -> str | None:
+    """What a moderator's decision says of the verdict (``DecisionSpec.says_fake``): escalations decide
+    nothing, and appeals are about a decision, not the model."""
+    spec = decision_get(decision)
+    if spec is None or spec.says_fake is None:
+        return None
     called_fake = verdict == Verdict.FAKE
-    if decision == ReviewItem.Decision.DISMISSED:
-        return ScanFeedback.Kind.FALSE_POSITIVE if called_fake else ScanFeedback.Kind.CORRECT
-    if decision == ReviewItem.Decision.CONFIRMED:
-        return ScanFeedback.Kind.CORRECT if called_fake else ScanFeedback.Kind.FALSE_NEGATIVE
-    return None  # escalations decide nothing; appeals are about a decision, not the model
+    if called_fake == spec.says_fake:
+        return ScanFeedback.Kind.CORRECT
+    return ScanFeedback.Kind.FALSE_POSITIVE if called_fake else ScanFeedback.Kind.FALSE_NEGATIVE
 
 
 def feedback_events(

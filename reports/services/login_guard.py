@@ -30,7 +30,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 
-from reports.services.audit import audit_record
+from moderation.core.audit import audit_record
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from moderation.models import Scan, ScanMedia
+from moderation.core.audit import audit_record
+from moderation.scans.models import Scan, ScanMedia
 from reports.models import Category, ModeratorSettings, ReviewItem
-from reports.services.audit import audit_record
 
 SESSION_KEY = "fakeme.revealed_media"
 

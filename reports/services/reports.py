@@ -18,10 +18,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from moderation.errors import ApplicationError
-from moderation.models import Platform, Scan
-from moderation.services.media import media_delete, media_read
-from moderation.services.scans import scan_submit
+from moderation.core.audit import audit_record
+from moderation.core.errors import ApplicationError
+from moderation.core.media import media_delete, media_read
+from moderation.core.models import Platform
+from moderation.scans.models import Scan
+from moderation.scans.submission import scan_submit
 from reports.models import (
     CATEGORY_SEVERITY,
     COMMENT_MAX_LENGTH,
@@ -31,7 +33,6 @@ from reports.models import (
     ReporterStats,
     ReviewItem,
 )
-from reports.services.audit import audit_record
 from reports.services.priority import review_item_rescore
 
 logger = logging.getLogger(__name__)

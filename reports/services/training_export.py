@@ -21,8 +21,9 @@ from django.utils import timezone
 from detection.errors import DetectionError
 from detection.faces import crop_face
 from detection.imaging import load_image
-from moderation.models import Platform, Scan, ScanMedia, Verdict
-from moderation.services.media import media_read
+from moderation.core.media import media_read
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, ScanMedia, Verdict
 from reports.models import ScanFeedback
 from reports.services.feedback import feedback_events
 

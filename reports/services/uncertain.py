@@ -12,9 +12,9 @@ import logging
 
 from django.db import IntegrityError, transaction
 
-from moderation.models import Scan, Verdict
+from moderation.core.audit import audit_record
+from moderation.scans.models import Scan, Verdict
 from reports.models import Category, ReviewItem
-from reports.services.audit import audit_record
 from reports.services.priority import score_report
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Template helpers of the console: verdict badges (colour and words), scores, sizes."""
+"""Template helpers of the console: the navigation bar, the decisions' keys, verdict badges (colour and
+words), scores, sizes."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from typing import Any
 
 from django import template
 from django.conf import settings
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from reports.console.evidence import override_words
+from reports.console.pages import nav_pages
+from reports.decisions import REPORT, SHORTCUTS, decisions_for
 
 register = template.Library()
 
@@ -25,6 +29,29 @@ STATUSES = {
     "processing": ("pending", "Scanning"),
     "failed": ("failed", "Scan failed"),
 }
+
+
+@register.inclusion_tag("console/_nav.html", takes_context=True)
+def console_nav(context: template.Context) -> dict[str, Any]:
+    """The navigation bar: the registry's pages with a nav label that the user may open
+    (``reports.console.pages``); the current page's entry (``nav``) is marked."""
+    current = context.get("nav", "")
+    entries = [
+        {"url": reverse(f"console:{page.name}"), "label": page.nav_label, "current": page.name == current}
+        for page in nav_pages(context.get("user"))
+    ]
+    return {"entries": entries}
+
+
+@register.simple_tag
+def decision_shortcuts() -> list[dict[str, Any]]:
+    """The keys of a report's decisions in their order, for the keyboard help (``reports.decisions``)."""
+    by_key = {spec.buttons[REPORT].shortcut: spec for spec in decisions_for(REPORT)}
+    return [
+        {"key": key.key, "help": key.help, "needs_note": by_key[key].note_from_high_score}
+        for key in SHORTCUTS
+        if key in by_key
+    ]
 
 
 @register.simple_tag

@@ -4,23 +4,19 @@ moderators), signed-in clients, and real scans made through the scan service.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
-TESTS = Path(__file__).resolve().parents[1]
-for folder in ("scans", "reports", "detection", "console"):
-    if str(TESTS / folder) not in sys.path:
-        sys.path.insert(0, str(TESTS / folder))
+from moderation.core.models import Platform
+from moderation.scans.models import Scan
+from tests.support import scan_fixtures as _scans
+from tests.support.console import submit_image
+from tests.support.reports import moderator
+from tests.support.scans import PlatformFactory
 
-
-from scan_helpers import load_scan_fixtures  # noqa: E402
-
-_scans = load_scan_fixtures()
 _scan_settings = _scans._scan_settings  # autouse: detector weights, MEDIA_ROOT in a tmp dir
 scan_weights = _scans.scan_weights
 media_root = _scans.media_root
@@ -29,12 +25,6 @@ astronaut = _scans.astronaut
 face_jpeg = _scans.face_jpeg
 no_face_jpeg = _scans.no_face_jpeg
 face_video = _scans.face_video
-
-from console_helpers import submit_image  # noqa: E402
-from report_helpers import moderator  # noqa: E402
-from scan_helpers import PlatformFactory  # noqa: E402
-
-from moderation.models import Platform, Scan  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -12,19 +12,20 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from console_helpers import console_route_names
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 from django.urls import reverse
-from report_helpers import reported_post
-from scan_helpers import upload
 
 from generation.models import Generation
-from moderation.models import Platform, Scan
-from moderation.services.media import media_from_bytes, media_store
-from moderation.services.scans import scan_submit
-from reports.models import AuditEntry, ReviewItem
+from moderation.core.media import media_from_bytes, media_store
+from moderation.core.models import AuditEntry, Platform
+from moderation.scans.models import Scan
+from moderation.scans.submission import scan_submit
+from reports.models import ReviewItem
+from tests.support.console import console_route_names
+from tests.support.reports import reported_post
+from tests.support.scans import upload
 
 pytestmark = pytest.mark.django_db
 

@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from scan_helpers import PlatformFactory
 
-from moderation.models import Platform
-from reports.models import AuditEntry
-from reports.services.audit import audit_record
+from moderation.core.audit import audit_record
+from moderation.core.models import AuditEntry, Platform
+from tests.support.scans import PlatformFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -21,10 +21,11 @@ import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
 from PIL import Image
-from report_helpers import reported_post, scanned_post
 
-from moderation.models import Platform, ScanMedia
-from reports.models import AuditEntry, ReviewItem
+from moderation.core.models import AuditEntry, Platform
+from moderation.scans.models import ScanMedia
+from reports.models import ReviewItem
+from tests.support.reports import reported_post, scanned_post
 from watermark.credentials import IPTC
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]

@@ -12,12 +12,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from report_helpers import reported_post
 
-from moderation.models import Platform, Scan
+from moderation.core.models import Platform
+from moderation.scans.models import Scan
 from reports.console.charts import Series, bar_chart, line_chart, nice_max, nice_step, tick_count
 from reports.models import ReviewItem
-from reports.services.review import review_decide
+from reports.services.review_decisions import review_decide
+from tests.support.reports import reported_post
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from moderation.models import ApiKey, Platform, Scan
+from moderation.core.models import ApiKey, Platform
+from moderation.scans.models import Scan
 from reports.models import Report, ReviewItem
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,11 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
-from report_helpers import scanned_post
 
-from moderation.models import Platform, Scan, ScanMedia
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, ScanMedia
 from reports.services.reports import report_create
+from tests.support.reports import scanned_post
 
 pytestmark = pytest.mark.django_db
 

@@ -13,11 +13,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from report_helpers import reported_post
 
-from moderation.models import BankEntry, Platform
-from reports.models import AuditEntry, ReporterStats, ReviewItem
+from moderation.core.models import AuditEntry, Platform
+from moderation.provenance.models import BankEntry
+from reports.models import ReporterStats, ReviewItem
 from reports.services.appeals import appeal_create
+from reports.services.review_claims import review_claim
+from reports.services.review_decisions import review_decide
+from tests.support.reports import reported_post
 
 pytestmark = pytest.mark.django_db
 
@@ -132,8 +135,6 @@ def test_claim_then_confirm_with_takedown(
 def test_stale_version_is_a_message_saying_what_happened(
     staff_client: Client, other_staff: AbstractBaseUser, platform: Platform, face_jpeg: bytes
 ) -> None:
-    from reports.services.review import review_decide
-
     item = _item(platform, face_jpeg, "p-race", probability=0.4)
     seen = item.version
     review_decide(item_id=item.pk, user=other_staff, decision="confirmed", expected_version=seen)
@@ -155,8 +156,6 @@ def test_stale_version_is_a_message_saying_what_happened(
 def test_someone_elses_claim_is_a_message(
     staff_client: Client, other_staff: AbstractBaseUser, platform: Platform, face_jpeg: bytes
 ) -> None:
-    from reports.services.review import review_claim
-
     item = _item(platform, face_jpeg, "p-taken")
     review_claim(item_id=item.pk, user=other_staff, expected_version=item.version)
     response = _post(staff_client, reverse("console:item-claim", args=[item.pk]), {"version": 2})
@@ -282,7 +281,7 @@ def test_item_page_queries_do_not_grow_with_reports(
 def test_appeal_page_offers_uphold_and_deny(
     staff_client: Client, platform: Platform, face_jpeg: bytes
 ) -> None:
-    from report_helpers import scanned_post
+    from tests.support.reports import scanned_post
 
     scanned_post(
         platform, external_id="p-appeal", image=face_jpeg, verdict="fake", probability=0.9, tagged=True

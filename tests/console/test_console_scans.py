@@ -14,17 +14,18 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from console_helpers import submit_image
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from scan_helpers import PlatformFactory, upload
 
-from moderation.models import Platform, Scan, ScanMedia
-from moderation.services.media import media_read
-from moderation.services.scans import scan_submit
+from moderation.core.media import media_read
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, ScanMedia
+from moderation.scans.submission import scan_submit
+from tests.support.console import submit_image
+from tests.support.scans import PlatformFactory, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -236,7 +237,7 @@ def test_heatmap_shows_the_models_boundary_not_a_copy_of_the_face(
 
 def test_deleted_media_keeps_its_scores_and_says_so(staff_client: Client, face_scan: Scan) -> None:
     media = face_scan.media.get()
-    from moderation.services.media import media_delete
+    from moderation.core.media import media_delete
 
     media_delete([media.storage_key])
     ScanMedia.objects.filter(pk=media.pk).update(storage_key="", deleted_at=timezone.now())

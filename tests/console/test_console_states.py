@@ -18,18 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import console_route_names
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 from django.urls import reverse
-from report_helpers import scanned_post
-from scan_helpers import upload
 
-from moderation.models import Platform, Scan, ScanMedia
-from moderation.services.media import media_from_bytes, media_read, media_store
+from moderation.core.media import media_from_bytes, media_read, media_store
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, ScanMedia
 from reports.models import Report, ReviewItem
 from reports.services.reports import report_create
-from reports.services.review import review_decide
+from reports.services.review_decisions import review_decide
+from tests.support.console import console_route_names
+from tests.support.reports import scanned_post
+from tests.support.scans import upload
 
 pytestmark = pytest.mark.django_db
 

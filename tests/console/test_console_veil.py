@@ -7,10 +7,9 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
-from report_helpers import reported_post, scanned_post
 
-from moderation.models import Platform
-from reports.models import AuditEntry
+from moderation.core.models import AuditEntry, Platform
+from tests.support.reports import reported_post, scanned_post
 
 pytestmark = pytest.mark.django_db
 

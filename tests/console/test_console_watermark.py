@@ -13,9 +13,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from fakeme_media import encode
 
 import watermark
+from tests.detection.fakeme_media import encode
 
 pytestmark = pytest.mark.django_db
 PAYLOAD = 0x12_3456_789A

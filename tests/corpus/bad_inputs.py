@@ -8,7 +8,7 @@ corpus of ``bench/fuzz.py``. ``python tests/corpus/bad_inputs.py DIR`` writes th
 Each media case says what the product must do with it:
 
 * ``reject``: a 4xx with one of ``codes`` (the media-level codes of ``detection.errors`` and
-  ``moderation.services.media``; endpoints may answer an earlier check of their own first, e.g.
+  ``moderation.core.media``; endpoints may answer an earlier check of their own first, e.g.
   ``source_not_image`` for a video sent as a generation's source),
 * ``accept``: the media is valid, however unusual: it is scanned (200/202),
 * ``either``: damaged in a way a decoder may conceal (accepted) or refuse with one of ``codes``.

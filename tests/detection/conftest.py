@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from fakeme_media import encode, make_random_weights, moving_face_frame, write_video
 
 from detection.engine import Detector
+from tests.detection.fakeme_media import encode, make_random_weights, moving_face_frame, write_video
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from fakeme_media import make_random_weights
 
 from detection.classifier import Classifier, get_classifier
 from detection.engine import Detector
 from detection.errors import ModelUnavailable
 from detection.model import ModelCard, load_detector
+from tests.detection.fakeme_media import make_random_weights
 
 
 @pytest.fixture(scope="session")

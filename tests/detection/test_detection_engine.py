@@ -10,11 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fakeme_media import encode
 from PIL import Image
 
 from detection.engine import Detector, ImageResult, aggregate_confident, aggregate_mean
 from detection.errors import CorruptMedia, DetectionError, EmptyInput, UnsupportedMedia
+from tests.detection.fakeme_media import encode
 
 RANDOM_BYTES = bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8))
 

@@ -13,7 +13,6 @@ import pytest
 import timm
 import torch
 from django.core.management import CommandError, call_command
-from fakeme_media import make_random_weights
 
 from detection.engine import Detector, shift_logit
 from detection.model import (
@@ -27,19 +26,18 @@ from detection.model import (
 )
 from detection.tracks import aggregate_tracks, link_tracks
 from detection.training import augment
+from detection.training.batches import BatchSampler, DataBundle, batch_stream, source_weights
+from detection.training.calibration import choose_calibration, fit_platt
 from detection.training.catalog import Catalog, CatalogError, check_trainable
-from detection.training.crosssource import (
-    MediaScore,
-    choose_video_calibration,
-    cross_source_markdown,
-    cross_source_report,
-)
+from detection.training.config import TrainConfig
+from detection.training.crosssource import MediaScore, choose_video_calibration, cross_source_report
+from detection.training.crosssource_markdown import cross_source_markdown
 from detection.training.data import FaceCrop, ItemFactory
 from detection.training.device import DeviceUnavailable, autocast_dtype, resolve_device
 from detection.training.evaluate import sigmoid
-from detection.training.report import choose_calibration, fit_platt, score_halves
+from detection.training.report import score_halves
 from detection.training.sources import Sample
-from detection.training.train import BatchSampler, DataBundle, TrainConfig, batch_stream, source_weights
+from tests.detection.fakeme_media import make_random_weights
 
 CATALOG_HEADER = "folder\tlabel\tmethod\tkind\trole\tn\tpeople\tstyle\tlicence\torigin\tnote\n"
 

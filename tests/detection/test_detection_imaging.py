@@ -6,11 +6,11 @@ import time
 
 import numpy as np
 import pytest
-from fakeme_media import encode, png_declaring
 from PIL import Image
 
 from detection.errors import CorruptMedia, EmptyInput, ImageTooLarge, UnsupportedMedia
 from detection.imaging import load_image, sniff, sniff_media
+from tests.detection.fakeme_media import encode, png_declaring
 
 
 def test_sniff_by_content_not_name(astronaut_jpeg: bytes) -> None:

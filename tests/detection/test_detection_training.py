@@ -81,8 +81,8 @@ def test_temperature_fit_recovers_a_known_temperature() -> None:
 @pytest.mark.slow
 def test_tiny_training_run_end_to_end(shared_data: Path, tmp_path: Path) -> None:
     """A few steps on a handful of real photos: checkpoint, resume, calibrated export, report."""
+    from detection.training.config import TrainConfig
     from detection.training.pipeline import train_and_export
-    from detection.training.train import TrainConfig
 
     real, gan = tmp_path / "real", tmp_path / "gan"
     real.mkdir()
@@ -127,8 +127,8 @@ def test_tiny_training_run_end_to_end(shared_data: Path, tmp_path: Path) -> None
 
 
 def _synthetic_bundle(n: int = 6):
+    from detection.training.batches import DataBundle
     from detection.training.data import PRECROP_SIZE, FaceCrop
-    from detection.training.train import DataBundle
 
     scale = PRECROP_SIZE / 200
     crops = [
@@ -144,7 +144,8 @@ def _synthetic_bundle(n: int = 6):
 
 def test_batches_are_deterministic_for_a_seed() -> None:
     """Each step's batch depends only on (seed, step): a resumed run sees the same data."""
-    from detection.training.train import BatchSampler, TrainConfig
+    from detection.training.batches import BatchSampler
+    from detection.training.config import TrainConfig
 
     data = _synthetic_bundle()
     cfg = TrainConfig(real_dirs=[], steps=10, sizes=(64,), batch_pairs=3, batch_other=0, seed=5)
@@ -163,8 +164,9 @@ def torch_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 def test_group_weights_set_how_often_each_group_is_drawn() -> None:
     """race/gender entries win over their race's; unlisted groups keep weight 1."""
+    from detection.training.batches import BatchSampler, DataBundle
+    from detection.training.config import TrainConfig
     from detection.training.data import FaceCrop
-    from detection.training.train import BatchSampler, DataBundle, TrainConfig
 
     people = [("black", "male"), ("black", "female"), ("asian", "male"), ("white", "female")]
     crops = [
@@ -181,7 +183,7 @@ def test_group_weights_set_how_often_each_group_is_drawn() -> None:
 
 
 def test_group_weight_specs_are_parsed_or_refused_by_name() -> None:
-    from detection.training.train import parse_group_weights
+    from detection.training.config import parse_group_weights
 
     assert parse_group_weights(["asian=2", " black/male=1.5"]) == {"asian": 2.0, "black/male": 1.5}
     for bad in ("korean=2", "black/boy=2", "asian", "asian=0", "asian=-1", "asian=x", "asian=nan"):
@@ -254,7 +256,7 @@ def test_finetune_command_writes_calibrated_weights_and_report(
 
 
 def test_threshold_fit_balances_both_error_kinds() -> None:
-    from detection.training.report import fit_threshold
+    from detection.training.calibration import fit_threshold
 
     rng = np.random.default_rng(1)
     reals, fakes = rng.uniform(0.0, 0.3, 500), rng.uniform(0.25, 0.6, 500)  # fakes mostly below 0.5
@@ -264,7 +266,7 @@ def test_threshold_fit_balances_both_error_kinds() -> None:
 
 
 def test_threshold_fit_caps_false_alarms_on_reals() -> None:
-    from detection.training.report import fit_threshold
+    from detection.training.calibration import fit_threshold
 
     rng = np.random.default_rng(2)
     reals, fakes = rng.normal(0.3, 0.1, 1000), rng.normal(0.6, 0.1, 1000)  # J sits near 0.45
@@ -397,8 +399,9 @@ def _join(*parts: dict) -> dict:
 def test_both_halves_are_scored_by_a_fit_that_never_saw_them() -> None:
     """The shipped temperature comes from the calibration half alone; each half is then scored by
     the other half's fit, so the whole split is read out of sample."""
+    from detection.training.calibration import fit_threshold
     from detection.training.evaluate import fit_temperature, sigmoid
-    from detection.training.report import fit_threshold, score_halves
+    from detection.training.report import score_halves
 
     calib, test = _halves(1, 400, 1.0, True), _halves(2, 400, 3.0, False)  # test logits 3× as sharp
     results = score_halves({"sbi": _join(calib, test)}, max_fpr=0.02)
@@ -456,7 +459,8 @@ def test_the_targets_read_both_halves_and_show_the_test_half_beside_them() -> No
 
 def test_a_group_only_the_calibration_half_holds_is_still_listed() -> None:
     """Both halves hold every image: the tables list a group even when the test half has none of it."""
-    from detection.training.report import _false_alarm_lines, _subgroup_lines, score_halves
+    from detection.training.model_card import _false_alarm_lines, _subgroup_lines
+    from detection.training.report import score_halves
 
     calib, test = _halves(7, 60, 1.0, True, groups=3), _halves(8, 60, 1.0, False, groups=2)
     sbi = score_halves({"sbi": _join(calib, test)})["sets"]["sbi"]

@@ -13,14 +13,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from fakeme_media import moving_face_frame, write_h264, write_video
 from PIL import Image
 
-from detection import video as video_module
+from detection import video_reader as video_module
 from detection.engine import Detector, VideoResult
 from detection.errors import CorruptMedia, UnsupportedMedia, VideoTooLong
 from detection.plots import timeline_png
 from detection.video import VideoReader, prefetched, sample_frames
+from tests.detection.fakeme_media import moving_face_frame, write_h264, write_video
 
 
 def test_reader_samples_at_two_fps(face_video: Path) -> None:

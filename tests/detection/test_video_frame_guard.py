@@ -7,21 +7,17 @@ them: the test stays small in memory.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "corpus"))
-
-from bad_inputs import encode, mjpeg_avi, picture  # noqa: E402
-
-import watermark  # noqa: E402
-from detection.engine import Detector  # noqa: E402
-from detection.errors import ImageTooLarge  # noqa: E402
-from detection.video import VideoReader, check_video, read_frame, sample_frames  # noqa: E402
-from generation.landmark import LandmarkSwapper, WatermarkSpec  # noqa: E402
+import watermark
+from detection.engine import Detector
+from detection.errors import ImageTooLarge
+from detection.video import VideoReader, check_video, read_frame, sample_frames
+from generation.landmark import LandmarkSwapper, WatermarkSpec
+from tests.corpus.bad_inputs import encode, mjpeg_avi, picture
 
 LIMIT = 1_000_000  # pixels; the large frames are 2000×2000 = 4,000,000
 SMALL_FRAMES = 3

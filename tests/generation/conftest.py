@@ -7,29 +7,24 @@ detector for scans, leaves SimSwap unconfigured and lifts the rate limits (one t
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-TESTS = Path(__file__).resolve().parents[1]
-for folder in ("scans", "detection"):
-    if str(TESTS / folder) not in sys.path:
-        sys.path.insert(0, str(TESTS / folder))
-
-BUNDLED_WEIGHTS = TESTS.parent / "detection" / "weights" / "fakeme-effnetv2s.safetensors"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_WEIGHTS = REPO_ROOT / "detection" / "weights" / "fakeme-effnetv2s.safetensors"
 
 
 @pytest.fixture
 def gen_env(settings: Any, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    from moderation.detector import reset_detectors
+    from moderation.core.shared_detector import reset_detectors
 
     if BUNDLED_WEIGHTS.is_file() and BUNDLED_WEIGHTS.with_suffix(".json").is_file():
         weights = BUNDLED_WEIGHTS
     else:  # the scans' stand-in: same architecture, random weights
-        from fakeme_media import make_random_weights
+        from tests.detection.fakeme_media import make_random_weights
 
         weights = make_random_weights(tmp_path_factory.mktemp("weights") / "random.safetensors")
     settings.FAKEME_DETECTOR = {**settings.FAKEME_DETECTOR, "WEIGHTS": [weights], "THREADS": 1}
@@ -51,7 +46,7 @@ def gen_env(settings: Any, tmp_path: Path, tmp_path_factory: pytest.TempPathFact
 def client_for(db: None) -> Callable[[Any], Any]:
     from rest_framework.test import APIClient
 
-    from moderation.services.platforms import api_key_create
+    from moderation.core.platforms import api_key_create
 
     def make(platform: Any) -> APIClient:
         _, raw = api_key_create(platform=platform, name="test")
@@ -64,7 +59,7 @@ def client_for(db: None) -> Callable[[Any], Any]:
 
 @pytest.fixture
 def make_platform(db: None) -> Callable[..., Any]:
-    from scan_helpers import PlatformFactory
+    from tests.support.factories import PlatformFactory
 
     return PlatformFactory
 

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from PIL import Image
 from rest_framework.test import APIClient
-from scan_helpers import stored_files, upload
 
 import watermark
 from generation import engines
 from generation.models import Generation
-from moderation.models import BankEntry, Platform, WebhookDelivery
-from moderation.services.watermarks import generation_id_for_payload
-from reports.models import AuditEntry
+from moderation.core.models import AuditEntry, Platform, WebhookDelivery
+from moderation.provenance.models import BankEntry
+from tests.support.scans import stored_files, upload
+from watermark.ids import generation_id_for_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("gen_env")]
 

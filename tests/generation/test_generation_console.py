@@ -10,11 +10,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
-from scan_helpers import upload
 
 from generation.models import Generation
 from generation.services.generations import generation_submit
-from moderation.models import Platform
+from moderation.core.models import Platform
+from tests.support.scans import upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("gen_env")]
 

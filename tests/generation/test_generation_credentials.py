@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
-from scan_helpers import upload
-from test_generation_api import CONSENT, GENERATIONS, reencoded
 
-from moderation.models import Platform
+from moderation.core.models import Platform
+from tests.generation.test_generation_api import CONSENT, GENERATIONS, reencoded
+from tests.support.scans import upload
 from watermark.credentials import read_credentials
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("gen_env")]

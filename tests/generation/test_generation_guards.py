@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 from rest_framework.test import APIClient
-from scan_helpers import stored_files, upload
 
 from generation.models import Generation, ProtectedIdentity
-from moderation.models import Platform
-from reports.models import AuditEntry
+from moderation.core.models import AuditEntry, Platform
+from tests.support.scans import stored_files, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("gen_env")]
 

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
-from scan_helpers import stored_files, upload
 
 from generation.landmark import PoseMismatch
 from generation.models import Generation
 from generation.services.errors import engine_error
-from moderation.models import BankEntry, Platform, WebhookDelivery
+from moderation.core.models import Platform, WebhookDelivery
+from moderation.provenance.models import BankEntry
+from tests.support.scans import stored_files, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("gen_env")]
 

@@ -10,10 +10,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
-from scan_helpers import stored_files, upload
 
 from generation.models import Generation
-from moderation.models import BankEntry, Platform
+from moderation.core.models import Platform
+from moderation.provenance.models import BankEntry
+from tests.support.scans import stored_files, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("gen_env")]
 

@@ -10,12 +10,17 @@ from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
-from scan_helpers import upload
-from simswap_media import random_arcface, random_generator, save_generator_checkpoint, save_official_arcface
 
 import watermark
-from moderation.models import Platform
-from moderation.services.watermarks import generation_id_for_payload
+from moderation.core.models import Platform
+from tests.generation.simswap_media import (
+    random_arcface,
+    random_generator,
+    save_generator_checkpoint,
+    save_official_arcface,
+)
+from tests.support.scans import upload
+from watermark.ids import generation_id_for_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("gen_env")]
 

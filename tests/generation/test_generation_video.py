@@ -11,14 +11,15 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from landmark_media import ffhq, moving_clip, write_mp4v
 from rest_framework.test import APIClient
-from scan_helpers import stored_files, upload
 
 import watermark
 from generation.models import Generation
-from moderation.models import BankEntry, Platform, WebhookDelivery
-from moderation.services.watermarks import generation_id_for_payload
+from moderation.core.models import Platform, WebhookDelivery
+from moderation.provenance.models import BankEntry
+from tests.generation.landmark_media import ffhq, moving_clip, write_mp4v
+from tests.support.scans import stored_files, upload
+from watermark.ids import generation_id_for_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("gen_env")]
 
@@ -103,7 +104,7 @@ def test_a_clip_without_faces_fails_cleanly(
     result = api.get(f"{GENERATIONS}/{body['id']}/result")
     assert result.status_code == 409 and result.json()["error"]["code"] == "generation_failed"
     row = Generation.objects.get()
-    assert row.output_storage_key == "" and row.finished_at is not None
+    assert row.output_storage_key == "" and row.completed_at is not None
     assert len(stored_files(gen_env)) == 2  # the inputs only
     assert not BankEntry.objects.exists()
     delivery = WebhookDelivery.objects.get(event_type="generation.failed")

@@ -7,10 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from landmark_media import ffhq
 
 from generation.landmark import LandmarkSmoother, SmoothingSettings, colour, faces, mesh
 from generation.landmark.warp import Region, piecewise_affine
+from tests.generation.landmark_media import ffhq
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from landmark_media import KEY, ffhq, moving_clip, write_mp4v
 from PIL import Image
 
 import watermark
@@ -31,6 +30,7 @@ from generation.landmark import (
     pose,
 )
 from generation.landmark.engine import Composite
+from tests.generation.landmark_media import KEY, ffhq, moving_clip, write_mp4v
 
 SOURCE, TARGET = 3, 4  # FFHQ: different people, both near frontal
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from landmark_media import KEY, ffhq, utkface
 from PIL import Image
 
 import watermark
@@ -23,6 +22,7 @@ from generation.landmark import (
     WatermarkSpec,
     identity,
 )
+from tests.generation.landmark_media import KEY, ffhq, utkface
 
 PAIRS = [(3, 4), (10, 11), (20, 21), (31, 30), (40, 41), (55, 56)]  # FFHQ: different people
 

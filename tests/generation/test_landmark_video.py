@@ -7,7 +7,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from landmark_media import KEY, ffhq, moving_clip, read_video, trajectory, write_mp4v
 
 import watermark
 from generation.landmark import (
@@ -18,6 +17,7 @@ from generation.landmark import (
     WatermarkSpec,
     identity,
 )
+from tests.generation.landmark_media import KEY, ffhq, moving_clip, read_video, trajectory, write_mp4v
 
 FPS = 25.0
 FRAMES = 40

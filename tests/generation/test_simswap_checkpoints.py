@@ -10,12 +10,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from simswap_media import (
-    random_arcface,
-    random_generator,
-    save_generator_checkpoint,
-    save_official_arcface,
-)
 
 from generation.simswap import (
     CheckpointMissing,
@@ -26,6 +20,12 @@ from generation.simswap import (
 )
 from generation.simswap.arcface import ArcFace, identity_embedding
 from generation.simswap.checkpoints import load_arcface, load_generator
+from tests.generation.simswap_media import (
+    random_arcface,
+    random_generator,
+    save_generator_checkpoint,
+    save_official_arcface,
+)
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from simswap_media import random_arcface, random_generator
 
 from generation.simswap.arcface import ArcFace, identity_embedding
 from generation.simswap.checkpoints import KEY_LISTS, official_layout
 from generation.simswap.generator import ApplyStyle, InstanceNorm, SimSwapGenerator
 from generation.simswap.inference import prepare_for_cpu
+from tests.generation.simswap_media import random_arcface, random_generator
 
 
 def _layout(model: torch.nn.Module) -> list[tuple[str, tuple[int, ...]]]:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from simswap_media import ffhq_faces, random_arcface, random_generator
 
 import watermark
 from detection.faces import FaceDetector
@@ -23,6 +22,7 @@ from generation.simswap.alignment import (
     warp_to_crop,
 )
 from generation.simswap.blending import face_mask, paste_back
+from tests.generation.simswap_media import ffhq_faces, random_arcface, random_generator
 
 KEY = b"simswap-test-watermark-key-5be1"
 

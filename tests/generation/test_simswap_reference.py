@@ -15,9 +15,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from simswap_media import random_arcface, random_generator
 
 from generation.simswap.inference import prepare_for_cpu
+from tests.generation.simswap_media import random_arcface, random_generator
 
 State = dict[str, torch.Tensor]
 

@@ -18,16 +18,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from bad_input_helpers import (
-    CODE_STATUS,
-    HANG_GUARD_S,
-    KIND_CODES,
-    VALID_OUTCOMES,
-    Leftovers,
-    kind_of,
-    multipart,
-)
-from bad_inputs import (
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from moderation.scans.models import Scan
+from tests.corpus.bad_inputs import (
     ACCEPT,
     EITHER,
     ENDPOINT_PATHS,
@@ -40,18 +38,19 @@ from bad_inputs import (
     media_case,
     media_cases,
 )
-from django.contrib.auth import get_user_model
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
-from django.urls import reverse
-from rest_framework.test import APIClient
-from scan_helpers import load_scan_fixtures
-
-from moderation.models import Scan
+from tests.support import scan_fixtures as _scans
+from tests.support.bad_input import (
+    CODE_STATUS,
+    HANG_GUARD_S,
+    KIND_CODES,
+    VALID_OUTCOMES,
+    Leftovers,
+    kind_of,
+    multipart,
+)
 
 pytestmark = pytest.mark.django_db
 
-_scans = load_scan_fixtures()
 _scan_settings = _scans._scan_settings  # autouse: detector weights, MEDIA_ROOT in a tmp dir
 scan_weights = _scans.scan_weights
 media_root = _scans.media_root

@@ -7,7 +7,6 @@ with an error because of what ran after the commit (the in-process task).
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,15 +19,11 @@ from django.db import OperationalError, connections, transaction
 from django.db.utils import ConnectionHandler
 from rest_framework.test import APIClient
 
-TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS / "scans"))
+from moderation import tasks
+from moderation.scans.models import Scan
+from tests.support import scan_fixtures as _scans
+from tests.support.scans import upload
 
-from scan_helpers import load_scan_fixtures, upload  # noqa: E402
-
-from moderation import tasks  # noqa: E402
-from moderation.models import Scan  # noqa: E402
-
-_scans = load_scan_fixtures()
 _scan_settings = _scans._scan_settings
 scan_weights = _scans.scan_weights
 media_root = _scans.media_root

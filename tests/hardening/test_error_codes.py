@@ -5,22 +5,16 @@ JSON error format."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS / "scans"))
-
-from scan_helpers import load_scan_fixtures  # noqa: E402
+from tests.support import scan_fixtures as _scans
 
 pytestmark = pytest.mark.django_db
 
-_scans = load_scan_fixtures()
 _scan_settings = _scans._scan_settings
 scan_weights = _scans.scan_weights
 media_root = _scans.media_root
@@ -116,7 +110,7 @@ def test_a_crash_under_api_is_json(api: APIClient, monkeypatch: pytest.MonkeyPat
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("moderation.api.views.scan_list", crash)
+    monkeypatch.setattr("moderation.scans.api.views.scan_list", crash)
     client = api
     client.raise_request_exception = False
     response = client.get("/api/v1/scans")

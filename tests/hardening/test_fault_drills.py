@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,14 +32,11 @@ import numpy as np
 import pytest
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))
-sys.path.insert(0, str(REPO_ROOT / "tests" / "detection"))
-sys.path.insert(0, str(REPO_ROOT / "tests" / "scans"))
-from fakeme_media import encode, make_random_weights, moving_face_frame, write_video  # noqa: E402
-from scan_helpers import verify_standard_webhook  # noqa: E402
+from bench.stack import DEFAULT_WEIGHTS, Stack, StackError, missing_binaries
+from tests.detection.fakeme_media import encode, make_random_weights, moving_face_frame, write_video
+from tests.support.scans import verify_standard_webhook
 
-from bench.stack import DEFAULT_WEIGHTS, Stack, StackError, missing_binaries  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 CI = bool(os.environ.get("FAKEME_CI"))
 MEDIA_VOLUME = "16m"

@@ -32,14 +32,16 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from generation.models import Generation
-from generation.services.runs import generation_is_running, generation_run_lock
+from generation.services.jobs import GENERATION_JOBS, generation_is_running
 from generation.tasks import generation_run
 from moderation import tasks as moderation_tasks
 from moderation.celery import app as celery_app
-from moderation.models import BankEntry, Platform, WebhookDelivery
-from moderation.services.platforms import api_key_create
-from moderation.services.recovery import requeue_stranded
-from moderation.services.watermarks import payload_for_generation_id
+from moderation.core.jobs import job_run_lock
+from moderation.core.models import Platform, WebhookDelivery
+from moderation.core.platforms import api_key_create
+from moderation.core.recovery import requeue_stranded
+from moderation.provenance.models import BankEntry
+from watermark.ids import payload_for_generation_id
 
 GENERATIONS = "/api/v1/generations"
 CONSENT = "Both people in these photos agreed in writing to this swap, for a fault drill."
@@ -146,7 +148,7 @@ def _outcome(generation: Generation) -> dict[str, Any]:
         "status": generation.status,
         "attempts": generation.attempts,
         "started_at": generation.started_at,
-        "finished_at": generation.finished_at,
+        "completed_at": generation.completed_at,
         "output": generation.output_storage_key,
         "bank": list(
             BankEntry.objects.filter(source=BankEntry.Source.GENERATION).values_list("pk", flat=True)
@@ -238,7 +240,7 @@ def test_a_duplicate_message_for_a_running_generation_does_nothing(
 
     def worker() -> None:  # another thread: another database session, as a worker running it
         try:
-            with generation_run_lock(generation.pk) as held:
+            with job_run_lock(GENERATION_JOBS, generation.pk) as held:
                 assert held
                 started = timezone.now() - timedelta(seconds=settings.FAKEME_SCANS["REQUEUE_AFTER_S"] + 5)
                 Generation.objects.filter(pk=generation.pk).update(

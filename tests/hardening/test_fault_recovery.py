@@ -26,11 +26,13 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework.test import APIClient
 
-from moderation.models import Platform, Scan, ScanMedia
-from moderation.services import media as media_service
-from moderation.services.platforms import api_key_create
-from moderation.services.recovery import requeue_stranded
-from moderation.services.scans import scan_run_lock
+from moderation.core import media as media_service
+from moderation.core.jobs import job_run_lock
+from moderation.core.models import Platform
+from moderation.core.platforms import api_key_create
+from moderation.core.recovery import requeue_stranded
+from moderation.scans.jobs import SCAN_JOBS
+from moderation.scans.models import Scan, ScanMedia
 from moderation.tasks import scan_process
 
 SCANS = "/api/v1/scans"
@@ -154,12 +156,12 @@ def test_one_runner_per_scan(api: APIClient) -> None:
 
     def other_process() -> None:  # another thread: another database session, as another worker
         try:
-            with scan_run_lock(scan_id) as held:
+            with job_run_lock(SCAN_JOBS, scan_id) as held:
                 seen.append(held)
         finally:
             connections.close_all()
 
-    with scan_run_lock(scan_id) as held:
+    with job_run_lock(SCAN_JOBS, scan_id) as held:
         assert held
         thread = threading.Thread(target=other_process)
         thread.start()
@@ -188,7 +190,7 @@ def test_a_database_error_is_a_503_json_answer(api: APIClient, monkeypatch: pyte
     def database_down(**kwargs: Any) -> None:
         raise OperationalError('connection to server at "db" failed: Connection refused')
 
-    monkeypatch.setattr("moderation.api.views.scan_list", database_down)
+    monkeypatch.setattr("moderation.scans.api.views.scan_list", database_down)
     response = api.get(SCANS)
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"

@@ -9,15 +9,15 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
-from report_helpers import reported_post, scanned_post
 from rest_framework.test import APIClient
-from scan_helpers import LocalServer, PlatformFactory, upload, verify_standard_webhook
 
-from moderation.errors import ApplicationError
-from moderation.models import BankEntry, Platform
-from reports.models import AuditEntry, Report, ReporterStats, ReviewItem
-from reports.services.appeals import appeal_decide
-from reports.services.review import review_decide
+from moderation.core.errors import ApplicationError
+from moderation.core.models import AuditEntry, Platform
+from moderation.provenance.models import BankEntry
+from reports.models import Report, ReporterStats, ReviewItem
+from reports.services.review_decisions import review_decide
+from tests.support.reports import reported_post, scanned_post
+from tests.support.scans import LocalServer, PlatformFactory, upload, verify_standard_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -74,10 +74,10 @@ def test_upheld_appeal_removes_the_auto_tag_and_a_rescan_does_not_tag_again(
     assert item.kind == "appeal" and item.appeal_of is None and item.score >= 50
 
     with django_capture_on_commit_callbacks(execute=True):
-        decided = appeal_decide(
+        decided = review_decide(
             item_id=item.pk,
             user=alice,
-            upheld=True,
+            decision="appeal_upheld",
             expected_version=item.version,
             note="Verified selfie.",
             bank_media=[item.scan.media.get().sha256],  # the appealed picture, ticked on the item page
@@ -94,7 +94,8 @@ def test_upheld_appeal_removes_the_auto_tag_and_a_rescan_does_not_tag_again(
 
     # The same picture posted again, and a resized re-encoded copy: real, not tagged.
     import cv2
-    from fakeme_media import encode
+
+    from tests.detection.fakeme_media import encode
 
     copy = encode(cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA), "JPEG", quality=70)
     for image in (face_jpeg, copy):
@@ -128,10 +129,10 @@ def test_upheld_appeal_of_a_moderator_confirmation_reverses_the_reporters_credit
     appeal_item = ReviewItem.objects.get(pk=appeal["id"])
     assert appeal_item.appeal_of == confirmed and appeal_item.category == confirmed.category
     with django_capture_on_commit_callbacks(execute=True):
-        appeal_decide(
+        review_decide(
             item_id=appeal_item.pk,
             user=bob,
-            upheld=True,
+            decision="appeal_upheld",
             expected_version=appeal_item.version,
             bank_media=[sha256],
         )
@@ -158,7 +159,7 @@ def test_denied_appeal_keeps_the_tag(
     appeal = _appeal(api).json()
     item = ReviewItem.objects.get(pk=appeal["id"])
     with django_capture_on_commit_callbacks(execute=True):
-        appeal_decide(item_id=item.pk, user=alice, upheld=False, expected_version=item.version)
+        review_decide(item_id=item.pk, user=alice, decision="appeal_denied", expected_version=item.version)
     data = json.loads(local_server.wait_for_post(5).body)["data"]
     assert data["decision"] == "appeal_denied" and data["hashtags"] == ["#moon", "#Deepfake"]
     assert data["remove_hashtags"] == [] and data["add_hashtags"] == []
@@ -174,7 +175,7 @@ def test_a_post_is_appealed_once(
     )
     first = _appeal(api).json()
     item = ReviewItem.objects.get(pk=first["id"])
-    appeal_decide(item_id=item.pk, user=alice, upheld=False, expected_version=item.version)
+    review_decide(item_id=item.pk, user=alice, decision="appeal_denied", expected_version=item.version)
     again = _appeal(api)
     assert again.status_code == 409 and again.json()["error"]["code"] == "appeal_exists"
     assert ReviewItem.objects.filter(kind="appeal").count() == 1

@@ -11,16 +11,17 @@ import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from report_helpers import reported_post
-from scan_helpers import PlatformFactory
 
-from moderation.errors import ApplicationError
-from moderation.models import Platform
-from moderation.services.platforms import api_key_create, platform_update
-from reports.models import AuditEntry, ReviewItem
+from moderation.core.audit import CSV_HEADER, audit_csv_lines, audit_csv_write, audit_record
+from moderation.core.errors import ApplicationError
+from moderation.core.models import AuditEntry, Platform
+from moderation.core.platforms import api_key_create, platform_update
+from reports.models import ReviewItem
 from reports.selectors import audit_list
-from reports.services.audit import CSV_HEADER, audit_csv_lines, audit_csv_write, audit_record
-from reports.services.review import review_bulk_decide, review_claim, review_decide
+from reports.services.review_claims import review_claim
+from reports.services.review_decisions import review_bulk_decide, review_decide
+from tests.support.reports import reported_post
+from tests.support.scans import PlatformFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -14,16 +14,18 @@ import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 from django.urls import reverse
-from fakeme_media import encode
-from report_helpers import scanned_post
-from scan_helpers import PlatformFactory, upload
 from skimage import data
 
-from moderation.models import BankEntry, Platform, Scan
-from moderation.services.banks import bank_entry_add
-from moderation.services.scans import scan_submit
+from moderation.core.models import Platform
+from moderation.provenance.banks import bank_entry_add
+from moderation.provenance.models import BankEntry
+from moderation.scans.models import Scan
+from moderation.scans.submission import scan_submit
 from reports.models import ReviewItem
 from reports.services.reports import report_create
+from tests.detection.fakeme_media import encode
+from tests.support.reports import scanned_post
+from tests.support.scans import PlatformFactory, upload
 
 pytestmark = pytest.mark.django_db
 

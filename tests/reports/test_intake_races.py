@@ -19,14 +19,14 @@ from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
-from report_helpers import CountingPasswordHasher, moderator, scanned_post
 from rest_framework.test import APIClient
 
-from moderation.models import Platform
-from moderation.services.platforms import api_key_create
+from moderation.core.models import Platform
+from moderation.core.platforms import api_key_create
 from reports.models import Report, ReporterStats, ReviewItem
 from reports.services.priority import NEUTRAL_TRUST, reporter_trust
-from reports.services.review import review_decide
+from reports.services.review_decisions import review_decide
+from tests.support.reports import CountingPasswordHasher, moderator, scanned_post
 
 ON_POSTGRES = connection.vendor == "postgresql"
 CI = bool(os.environ.get("FAKEME_CI"))
@@ -150,7 +150,7 @@ def test_parallel_reports_cannot_pass_the_reporters_rate_limit(
 
 
 def test_parallel_wrong_passwords_are_checked_at_most_the_limit(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["report_helpers.CountingPasswordHasher"]
+    settings.PASSWORD_HASHERS = ["tests.support.reports.CountingPasswordHasher"]
     settings.FAKEME_CONSOLE = {**settings.FAKEME_CONSOLE, "LOGIN_MAX_FAILURES_PER_USERNAME": 5,
                                "LOGIN_MAX_FAILURES_PER_ADDRESS": 100, "LOGIN_LOCKOUT_S": 60}  # fmt: skip
     username = f"victim-{uuid.uuid4().hex[:8]}"  # the cache (Redis in CI) outlives the test database

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
-from report_helpers import scanned_post
 from rest_framework.test import APIClient
-from scan_helpers import LocalServer, PlatformFactory, stored_files, upload
 
-from moderation.models import Platform, Scan, ScanMedia
-from moderation.services.media import media_delete
-from reports.models import AuditEntry, Report, ReviewItem
-from reports.services.review import review_decide
+from moderation.core.media import media_delete
+from moderation.core.models import AuditEntry, Platform
+from moderation.scans.models import Scan, ScanMedia
+from reports.models import Report, ReviewItem
+from reports.services.review_decisions import review_decide
+from tests.support.reports import scanned_post
+from tests.support.scans import LocalServer, PlatformFactory, stored_files, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -247,12 +248,12 @@ def test_a_failing_review_update_does_not_undo_the_rescan(
     django_capture_on_commit_callbacks,
 ) -> None:
     """The re-scan's result is the platform's: a bug in the review bookkeeping must not lose it."""
-    import reports.services.review as review
+    import reports.signals as signals
 
     def broken(*, scan: Scan) -> None:
         raise RuntimeError("review bookkeeping failed")
 
-    monkeypatch.setattr(review, "review_item_scan_completed", broken)
+    monkeypatch.setattr(signals, "review_item_scan_completed", broken)
     with django_capture_on_commit_callbacks(execute=True):
         body = _report(api, media=upload("post.jpg", face_jpeg)).json()
     assert Scan.objects.get(pk=body["scan_id"]).status == "completed"

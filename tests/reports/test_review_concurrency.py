@@ -8,12 +8,14 @@ from collections.abc import Callable
 
 import pytest
 from django.db import connection, connections
-from report_helpers import moderator, reported_post
 
-from moderation.errors import ApplicationError
-from moderation.models import BankEntry, Platform
-from reports.models import AuditEntry, ReviewItem
-from reports.services.review import review_claim, review_decide
+from moderation.core.errors import ApplicationError
+from moderation.core.models import AuditEntry, Platform
+from moderation.provenance.models import BankEntry
+from reports.models import ReviewItem
+from reports.services.review_claims import review_claim
+from reports.services.review_decisions import review_decide
+from tests.support.reports import moderator, reported_post
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -1,4 +1,4 @@
-"""Moderator decisions through the services: claim/assign/release, confirm, dismiss, escalate, bulk,
+"""Moderator decisions through the services: claim/release, confirm, dismiss, escalate, bulk,
 permissions, optimistic locking and the effects every decision must have (banks, webhook, reporters)."""
 
 from __future__ import annotations
@@ -7,19 +7,15 @@ import json
 
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
-from report_helpers import moderator, reported_post
-from scan_helpers import LocalServer, PlatformFactory, verify_standard_webhook
 
-from moderation.errors import ApplicationError
-from moderation.models import BankEntry, Platform, WebhookDelivery
-from reports.models import AuditEntry, Report, ReporterStats, ReviewItem
-from reports.services.review import (
-    review_assign,
-    review_bulk_decide,
-    review_claim,
-    review_decide,
-    review_release,
-)
+from moderation.core.errors import ApplicationError
+from moderation.core.models import AuditEntry, Platform, WebhookDelivery
+from moderation.provenance.models import BankEntry
+from reports.models import Report, ReporterStats, ReviewItem
+from reports.services.review_claims import review_claim, review_release
+from reports.services.review_decisions import review_bulk_decide, review_decide
+from tests.support.reports import moderator, reported_post
+from tests.support.scans import LocalServer, PlatformFactory, verify_standard_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +30,7 @@ def _error(call) -> ApplicationError:  # type: ignore[no-untyped-def]
     return caught.value
 
 
-# -- claim, assign, release --------------------------------------------------------------------
+# -- claim, release --------------------------------------------------------------------
 def test_claim_is_visible_and_blocks_other_moderators(
     platform: Platform, face_jpeg: bytes, alice: AbstractBaseUser, bob: AbstractBaseUser
 ) -> None:
@@ -66,26 +62,6 @@ def test_claim_is_visible_and_blocks_other_moderators(
         .values_list("action", flat=True)
     )
     assert actions == ["report.create", "review.claim", "review.release", "review.claim"]
-
-
-def test_assign_takes_over_and_only_to_staff(
-    platform: Platform, face_jpeg: bytes, alice: AbstractBaseUser, bob: AbstractBaseUser
-) -> None:
-    item = _item(platform, face_jpeg)
-    item = review_claim(item_id=item.pk, user=alice, expected_version=item.version)
-    outsider = moderator("outsider", staff=False)
-    error = _error(
-        lambda: review_assign(item_id=item.pk, user=bob, assignee=outsider, expected_version=item.version)
-    )
-    assert error.code == "invalid"
-    item = review_assign(item_id=item.pk, user=bob, assignee=bob, expected_version=item.version)
-    assert item.assignee == bob
-    entry = AuditEntry.objects.filter(action="review.assign").get()
-    assert (
-        entry.description
-        == f"bob assigned the reports on post post-1 ({platform.name}) to bob (taking it from alice)."
-    )
-    assert entry.before["assignee"] == "alice" and entry.after["assignee"] == "bob"
 
 
 # -- permissions -------------------------------------------------------------------------------

@@ -11,14 +11,15 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from report_helpers import moderator, reported_post
 from rest_framework.test import APIClient
-from scan_helpers import PlatformFactory, upload
 
 from detection.faces import FaceDetector
-from moderation.models import Platform, Scan, ScanMedia
-from reports.models import AuditEntry, ScanFeedback
-from reports.services.review import review_decide
+from moderation.core.models import AuditEntry, Platform
+from moderation.scans.models import Scan, ScanMedia
+from reports.models import ScanFeedback
+from reports.services.review_decisions import review_decide
+from tests.support.reports import moderator, reported_post
+from tests.support.scans import PlatformFactory, upload
 
 pytestmark = pytest.mark.django_db
 

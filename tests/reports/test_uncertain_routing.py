@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import pytest
 from rest_framework.test import APIClient
-from scan_helpers import upload
 
-from moderation.models import Platform, Scan
-from reports.models import AuditEntry, ReviewItem
+from moderation.core.models import AuditEntry, Platform
+from moderation.scans.models import Scan
+from reports.models import ReviewItem
 from reports.services.reports import report_create
+from tests.support.scans import upload
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from moderation.models import ApiKey, Platform
+from moderation.core.models import ApiKey, Platform
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def _change_form_data(response) -> dict:  # noqa: ANN001
 
 
 def test_admin_settings_changes_go_through_the_audit_log(admin_client: Client, platform: Platform) -> None:
-    from reports.models import AuditEntry
+    from moderation.core.models import AuditEntry
 
     url = reverse("admin:moderation_platform_change", args=[platform.pk])
     data = _change_form_data(admin_client.get(url))

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
-from scan_helpers import upload
 
-from moderation.models import Scan
+from moderation.scans.models import Scan
+from tests.support.scans import upload
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
-from scan_helpers import LocalServer, upload, verify_standard_webhook
 
 from moderation.celery import app as celery_app
-from moderation.models import Platform, Scan, WebhookAttempt, WebhookDelivery
-from moderation.webhooks import webhook_attempt, webhook_backoff_s, webhook_delivery_create, webhook_sign
+from moderation.core.jobs import job_kind, job_notify
+from moderation.core.models import Platform, WebhookAttempt, WebhookDelivery
+from moderation.core.webhooks import webhook_attempt, webhook_backoff_s, webhook_sign
+from moderation.scans.models import Scan
+from tests.support.scans import LocalServer, upload, verify_standard_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +91,7 @@ def test_unreadable_video_fails_the_scan_and_says_why(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """What the submit-time check cannot see (damage past the frames it reads) fails in the worker."""
-    monkeypatch.setattr("moderation.services.scans.media_check", lambda *args, **kwargs: None)
+    monkeypatch.setattr("moderation.scans.submission.media_check", lambda *args, **kwargs: None)
     broken = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(SCANS, {"media": upload("x.mp4", broken, "video/mp4")}, format="multipart")
@@ -116,7 +118,7 @@ def test_webhook_retries_with_backoff_and_records_every_attempt(
     hooked: Platform, local_server: LocalServer, not_eager: None
 ) -> None:
     local_server.post_statuses = [500, 503]
-    delivery = webhook_delivery_create(scan=_queued_scan(hooked), event_type="scan.completed")
+    delivery = job_notify(job_kind("scan"), _queued_scan(hooked), "completed")
     assert delivery is not None
 
     delays = [webhook_attempt(delivery_id=delivery.pk) for _ in range(3)]
@@ -139,7 +141,7 @@ def test_webhook_gives_up_after_max_attempts(
 ) -> None:
     settings.FAKEME_SCANS = {**settings.FAKEME_SCANS, "WEBHOOK_MAX_ATTEMPTS": 2}
     local_server.post_statuses = [500, 500, 500]
-    delivery = webhook_delivery_create(scan=_queued_scan(hooked), event_type="scan.completed")
+    delivery = job_notify(job_kind("scan"), _queued_scan(hooked), "completed")
     assert webhook_attempt(delivery_id=delivery.pk) is not None
     assert webhook_attempt(delivery_id=delivery.pk) is None
     delivery.refresh_from_db()
@@ -149,7 +151,7 @@ def test_webhook_gives_up_after_max_attempts(
 def test_webhook_to_a_private_address_is_refused_and_recorded(platform: Platform) -> None:
     platform.webhook_url = "http://10.20.30.40/hook"  # not allowed for this platform: never contacted
     platform.save()
-    delivery = webhook_delivery_create(scan=_queued_scan(platform), event_type="scan.completed")
+    delivery = job_notify(job_kind("scan"), _queued_scan(platform), "completed")
     webhook_attempt(delivery_id=delivery.pk)
     attempt = delivery.attempts.get()
     assert attempt.status_code is None and "non-public" in attempt.error
@@ -196,7 +198,7 @@ def test_platform_video_length_limit_holds_in_the_worker(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Should a long clip get past the submit-time check, the worker stops it at the same limit."""
-    monkeypatch.setattr("moderation.services.scans.media_check", lambda *args, **kwargs: None)
+    monkeypatch.setattr("moderation.scans.submission.media_check", lambda *args, **kwargs: None)
     platform.max_video_seconds = 5
     platform.save()
     with django_capture_on_commit_callbacks(execute=True):

@@ -8,11 +8,11 @@ import json
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
-from scan_helpers import PlatformFactory
 
-from moderation.auth import api_key_hash
-from moderation.models import ApiKey, Platform
-from moderation.services.platforms import api_key_create, api_key_revoke
+from moderation.core.auth import api_key_hash
+from moderation.core.models import ApiKey, Platform
+from moderation.core.platforms import api_key_create, api_key_revoke
+from tests.support.scans import PlatformFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from fakeme_media import encode
 from rest_framework.test import APIClient
-from scan_helpers import upload
 
-from moderation.banks import pdq_distance, pdq_of_image
-from moderation.models import BankEntry, Platform, ScanMedia
-from moderation.services.banks import bank_entry_from_scan_media
+from moderation.core.models import Platform
+from moderation.provenance.models import BankEntry
+from moderation.provenance.pdq import pdq_distance, pdq_of_image
+from moderation.scans.known_fakes import bank_entry_from_scan_media
+from moderation.scans.models import ScanMedia
+from tests.detection.fakeme_media import encode
+from tests.support.scans import upload
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +101,7 @@ def test_known_fake_needs_exactly_one_source(api: APIClient, face_jpeg: bytes) -
 def test_global_moderator_entry_applies_to_every_platform_without_revealing_its_id(
     api: APIClient, real_by_model: Platform, astronaut: np.ndarray, face_jpeg: bytes, client_for
 ) -> None:
-    from scan_helpers import PlatformFactory
+    from tests.support.scans import PlatformFactory
 
     other = PlatformFactory(threshold=1.0)
     other_scan = (

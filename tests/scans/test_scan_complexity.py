@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 from rest_framework.test import APIClient
-from scan_helpers import stored_files, upload
 
 from detection.imaging import image_pixels, load_image_scaled
-from moderation.models import Scan, ScanMedia
+from moderation.scans.models import Scan, ScanMedia
+from tests.support.scans import stored_files, upload
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 from rest_framework.test import APIClient
-from scan_helpers import upload
 
+from tests.support.scans import upload
 from watermark.credentials import sign_generated
 from watermark.identities import LocalAuthority, local_authority
 

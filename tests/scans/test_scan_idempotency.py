@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
-from scan_helpers import stored_files, upload
 
-from moderation.models import IdempotencyKey, Scan
+from moderation.scans.models import IdempotencyKey, Scan
+from tests.support.scans import stored_files, upload
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
-from scan_helpers import PlatformFactory, stored_files, upload
 
-from moderation.models import Platform, Scan, ScanMedia
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, ScanMedia
+from tests.support.scans import PlatformFactory, stored_files, upload
 
 pytestmark = pytest.mark.django_db
 

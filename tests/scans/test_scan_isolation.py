@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 import pytest
 from rest_framework.test import APIClient
-from scan_helpers import PlatformFactory, upload
 
-from moderation.models import BankEntry, Platform, Scan
+from moderation.core.models import Platform
+from moderation.provenance.models import BankEntry
+from moderation.scans.models import Scan
+from tests.support.scans import PlatformFactory, upload
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
-from scan_helpers import PlatformFactory, stored_files, upload
 
-from moderation.models import Platform, Scan, ScanMedia
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, ScanMedia
+from tests.support.scans import PlatformFactory, stored_files, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +100,7 @@ def test_storage_failure_leaves_no_orphan_files(
     api: APIClient, face_jpeg: bytes, media_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A database failure after the files were stored deletes them again."""
-    from moderation.models import ScanMedia as Model
+    from moderation.scans.models import ScanMedia as Model
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database went away")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from moderation.models import Platform, Scan, ScanMedia
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, ScanMedia
 
 pytestmark = pytest.mark.django_db
 

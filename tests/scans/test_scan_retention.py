@@ -12,9 +12,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
-from scan_helpers import PlatformFactory, stored_files, upload
 
-from moderation.models import Platform, Scan, ScanMedia
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, ScanMedia
+from tests.support.scans import PlatformFactory, stored_files, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -64,13 +65,13 @@ def test_the_purge_logs_each_platforms_own_count(
             api.post(SCANS, {"media": upload(f"{name}{i}.jpg", media)}, format="multipart")
     Scan.objects.update(created_at=timezone.now() - timedelta(days=8))
 
-    with caplog.at_level("INFO", logger="moderation.services.retention"):
+    with caplog.at_level("INFO", logger="moderation.core.retention"):
         call_command("purge_expired_media", stdout=io.StringIO())
 
     logged = {
         line.rsplit(" for ", 1)[1]: line.split()[1]
         for line in (r.getMessage() for r in caplog.records)
-        if " media deleted up to " in line
+        if " scan media deleted up to " in line
     }
     assert logged == {name: str(n) for name, n in counts.items()}
 

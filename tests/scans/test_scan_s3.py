@@ -21,10 +21,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from moto.server import ThreadedMotoServer
 from rest_framework.test import APIClient
-from scan_helpers import upload
-from test_scan_storage import probe
 
-from moderation.models import Platform, Scan, ScanMedia
+from moderation.core.models import Platform
+from moderation.scans.models import Scan, ScanMedia
+from tests.scans.test_scan_storage import probe
+from tests.support.scans import upload
 
 pytestmark = pytest.mark.django_db
 

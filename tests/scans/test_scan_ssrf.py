@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
-from scan_helpers import LocalServer, stored_files
 
-from moderation.media_fetch import AddressGuard, ForbiddenAddress
-from moderation.models import Platform, Scan
+from moderation.core.media_fetch import AddressGuard, ForbiddenAddress
+from moderation.core.models import Platform
+from moderation.scans.models import Scan
+from tests.support.scans import LocalServer, stored_files
 
 pytestmark = pytest.mark.django_db
 

@@ -8,13 +8,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fakeme_media import write_video
 from rest_framework.test import APIClient
-from scan_helpers import upload
 
-from moderation.banks import BankMatch, BankMatches
-from moderation.models import DecidedBy, Platform, Scan, Verdict
-from moderation.services.verdicts import Thresholds, media_decide, scan_decide
+from moderation.core.models import Platform
+from moderation.provenance.pdq import BankMatch, BankMatches
+from moderation.scans.models import DecidedBy, Scan, Verdict
+from moderation.scans.verdicts import Thresholds, media_decide, scan_decide
+from tests.detection.fakeme_media import write_video
+from tests.support.scans import upload
 
 SCANS = "/api/v1/scans"
 BAND = Thresholds(tag=0.8, review=0.5)

@@ -12,14 +12,15 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from fakeme_media import encode, moving_face_frame, write_video
 from rest_framework.test import APIClient
-from scan_helpers import upload
 
 import detection.video
 import watermark
-from moderation.models import Platform, Scan
-from moderation.services.watermarks import generation_id_for_payload, payload_for_generation_id
+from moderation.core.models import Platform
+from moderation.scans.models import Scan
+from tests.detection.fakeme_media import encode, moving_face_frame, write_video
+from tests.support.scans import upload
+from watermark.ids import generation_id_for_payload, payload_for_generation_id
 
 pytestmark = pytest.mark.django_db
 

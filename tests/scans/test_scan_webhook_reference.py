@@ -7,10 +7,10 @@ import json
 
 import pytest
 from rest_framework.test import APIClient
-from scan_helpers import LocalServer, upload
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from moderation.models import Platform, WebhookDelivery
+from moderation.core.models import Platform, WebhookDelivery
+from tests.support.scans import LocalServer, upload
 
 pytestmark = pytest.mark.django_db
 

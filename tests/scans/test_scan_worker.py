@@ -23,12 +23,13 @@ from urllib.parse import quote
 
 import numpy as np
 import pytest
-from fakeme_media import moving_face_frame, write_video
 from rest_framework.test import APIClient
-from scan_helpers import LocalServer, upload, verify_standard_webhook
 
 from moderation.celery import app as celery_app
-from moderation.models import Platform, Scan, WebhookDelivery
+from moderation.core.models import Platform, WebhookDelivery
+from moderation.scans.models import Scan
+from tests.detection.fakeme_media import moving_face_frame, write_video
+from tests.support.scans import LocalServer, upload, verify_standard_webhook
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("REDIS_URL", "")

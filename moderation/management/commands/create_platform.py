@@ -11,8 +11,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from moderation.models import Platform
-from moderation.services.platforms import api_key_create, platform_create
+from moderation.core.models import Platform
+from moderation.core.platforms import api_key_create, platform_create
 
 
 class Command(BaseCommand):

@@ -2,127 +2,30 @@
 
 One line per file (``path  verdict  probability  faces=N  ms``) or, with ``--json``, one
 JSON object per line. A file that fails prints its error code and message; the others
-still run, and the command exits non-zero at the end. All logic lives in ``detection``.
+still run, and the command exits non-zero at the end. A thin wrapper: the command's code is
+``detection.cli.detect``; this adds the detector's settings (``FAKEME_DETECTOR``).
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from detection.engine import AGGREGATIONS, AnalysisResult, Detector, ImageResult, VideoResult
-from detection.errors import DetectionError
-from detection.plots import timeline_png
+from detection.cli import detect
+from detection.cli.common import CliError, Output
 
 
 class Command(BaseCommand):
-    help = "Score images and videos for face manipulation with the configured detector."
+    help = detect.HELP
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image or video files")
-        parser.add_argument("--json", action="store_true", help="print one JSON object per file")
-        parser.add_argument(
-            "--heatmap", type=Path, metavar="OUTDIR", help="write a heatmap overlay PNG per face"
-        )
-        parser.add_argument("--timeline", type=Path, metavar="OUTDIR", help="write a timeline PNG per video")
-        parser.add_argument("--fps", type=float, help="video sampling rate (default: settings)")
-        parser.add_argument("--aggregation", choices=AGGREGATIONS, help="video aggregate (default: settings)")
-        parser.add_argument(
-            "--weights",
-            action="append",
-            type=Path,
-            metavar="FILE",
-            help="weights file instead of settings (repeat for an ensemble)",
-        )
+        detect.add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        out = Output(self.stdout.write, self.stderr.write, self.style.SUCCESS)
         try:
-            detector = Detector.from_settings(
-                settings.FAKEME_DETECTOR,
-                weights=options["weights"],
-                fps=options["fps"],
-                aggregation=options["aggregation"],
-            )
-        except DetectionError as exc:
-            raise CommandError(f"{exc.code}: {exc.message}") from exc
-        for outdir in (options["heatmap"], options["timeline"]):
-            if outdir is not None:
-                outdir.mkdir(parents=True, exist_ok=True)
-
-        failures = 0
-        used_stems: set[str] = set()
-        for path in options["paths"]:
-            stem = self._unique_stem(path, used_stems)
-            try:
-                result = detector.analyze(path, heatmaps=options["heatmap"] is not None)
-            except DetectionError as exc:
-                failures += 1
-                self._report_error(path, exc.code, exc.message, options["json"])
-                continue
-            except OSError as exc:
-                failures += 1
-                self._report_error(path, "unreadable_file", exc.strerror or str(exc), options["json"])
-                continue
-            files = self._write_pictures(result, stem, options["heatmap"], options["timeline"])
-            if options["json"]:
-                self.stdout.write(json.dumps({"path": str(path), **self._json(result), "files": files}))
-            else:
-                self.stdout.write(self._line(path, result))
-        if failures:
-            raise CommandError(f"{failures} of {len(options['paths'])} files could not be analysed")
-
-    @staticmethod
-    def _unique_stem(path: Path, used: set[str]) -> str:
-        stem, n = path.stem or "input", 1
-        while stem in used:
-            n += 1
-            stem = f"{path.stem}-{n}"
-        used.add(stem)
-        return stem
-
-    def _report_error(self, path: Path, code: str, message: str, as_json: bool) -> None:
-        if as_json:
-            self.stdout.write(json.dumps({"path": str(path), "error": {"code": code, "message": message}}))
-        else:
-            self.stderr.write(f"{path}  error  {code}  {message}")
-
-    @staticmethod
-    def _json(result: AnalysisResult) -> dict[str, Any]:
-        data = result.to_dict()
-        # Heatmaps go to files (--heatmap); base64 PNGs would swamp a terminal.
-        faces = [face for frame in data.get("frames", []) for face in frame["faces"]] + data.get("faces", [])
-        for face in faces:
-            face.pop("heatmap_png_base64", None)
-        return data
-
-    @staticmethod
-    def _line(path: Path, result: AnalysisResult) -> str:
-        probability = "-" if result.probability is None else f"{result.probability:.3f}"
-        if isinstance(result, VideoResult):
-            faces = sum(len(frame.faces) for frame in result.frames)
-            extra = f"  frames={result.frames_with_faces}/{result.frames_sampled}"
-        else:
-            faces, extra = len(result.faces), ""
-        millis = result.timings_ms["total"]
-        return f"{path}  {result.verdict}  {probability}  faces={faces}{extra}  {millis:.0f}ms"
-
-    @staticmethod
-    def _write_pictures(
-        result: AnalysisResult, stem: str, heatmap_dir: Path | None, timeline_dir: Path | None
-    ) -> list[str]:
-        written: list[Path] = []
-        if heatmap_dir is not None and isinstance(result, ImageResult):
-            for i, face in enumerate(result.faces):
-                if face.heatmap_png:
-                    target = heatmap_dir / f"{stem}.face{i}.png"
-                    target.write_bytes(face.heatmap_png)
-                    written.append(target)
-        if timeline_dir is not None and isinstance(result, VideoResult):
-            target = timeline_dir / f"{stem}.timeline.png"
-            target.write_bytes(timeline_png(result))
-            written.append(target)
-        return [str(p) for p in written]
+            detect.run(options, out, detector_config=settings.FAKEME_DETECTOR)
+        except CliError as exc:
+            raise CommandError(str(exc)) from exc

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from moderation.services.retention import media_retention_purge
+from moderation.core.retention import media_retention_purge
 
 
 class Command(BaseCommand):

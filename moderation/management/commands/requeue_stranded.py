@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from moderation.services.recovery import requeue_stranded
+from moderation.core.recovery import requeue_stranded
 
 
 class Command(BaseCommand):

@@ -6,15 +6,14 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 
-from moderation.errors import ApplicationError
-from reports.console.access import allow, error_page, staff_required
+from moderation.core.audit import audit_csv_lines
+from moderation.core.errors import ApplicationError
+from reports.console.access import error_page
 from reports.console.forms import AuditFilterForm
-from reports.models import AuditEntry
+from reports.console.pages import render_page
 from reports.selectors import audit_list
-from reports.services.audit import audit_csv_lines
 
 PAGE_SIZE = 100
 
@@ -28,23 +27,19 @@ def _filters(request: HttpRequest) -> tuple[AuditFilterForm, dict[str, Any] | No
     return form, {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
 
 
-@allow("GET")
-@staff_required
 def audit(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     error = ""
-    entries = AuditEntry.objects.none()
+    entries: Any = []
     if filters is not None:
         try:
             entries = audit_list(filters=filters)
         except ApplicationError as exc:
             error = exc.message
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "console/audit.html", {"form": form, "page": page, "error": error, "nav": "audit"})
+    return render_page(request, "audit", {"form": form, "page": page, "error": error})
 
 
-@allow("GET")
-@staff_required
 def audit_csv(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     if filters is None:

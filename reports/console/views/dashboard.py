@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
-from reports.console.access import allow, staff_required
 from reports.console.dashboard import PERIODS, dashboard_build, human_duration
+from reports.console.pages import render_page
 
 
-@allow("GET")
-@staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     try:
         days = int(request.GET.get("days", "30"))
@@ -24,6 +21,5 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "days": days,
         "periods": PERIODS,
         "median_decision": human_duration(board.median_decision_s),
-        "nav": "dashboard",
     }
-    return render(request, "console/dashboard.html", context)
+    return render_page(request, "dashboard", context)

@@ -1,7 +1,7 @@
 """Generation log: every face swap FakeME made — who asked, when, which engine, the consent given —
 with thumbnails of the source, the target and the (watermarked) output. Staff only.
 
-Mounted by one line in ``reports/console/urls.py`` (an ``include`` of ``urlpatterns`` below).
+Its two URLs (the log and its thumbnails) are entries of the page registry, ``reports.console.pages``.
 """
 
 from __future__ import annotations
@@ -9,25 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
-from django.views.decorators.http import require_GET
 
 from detection.errors import DetectionError
 from detection.imaging import load_image
 from detection.video import read_frame
 from generation.models import Generation, MediaKind
-from generation.selectors import GENERATION_ID_PATTERN, generation_log, generation_number
-from moderation.errors import ApplicationError
-from moderation.services.media import media_local_path, media_read
-from reports.console.access import error_page, staff_required
+from generation.selectors import generation_log
+from moderation.core.errors import ApplicationError
+from moderation.core.media import media_local_path, media_read
+from reports.console.access import error_page, media_error
 from reports.console.evidence_images import jpeg_thumbnail
-from reports.console.selectors import platform_list
+from reports.console.forms import GenerationFilterForm
+from reports.console.pages import render_page
+from reports.console.selectors import console_generation_find
 
 PAGE_SIZE = 50
 THUMB_SIDE = 160
@@ -35,35 +33,14 @@ CACHE_SECONDS = 24 * 3600
 ROLES = ("source", "target", "output")
 
 
-class GenerationFilterForm(forms.Form):
-    platform = forms.ModelChoiceField(
-        queryset=platform_list().none(), required=False, empty_label="All platforms"
-    )
-    status = forms.ChoiceField(choices=[("", "Any status"), *Generation.Status.choices], required=False)
-    engine = forms.ChoiceField(choices=[("", "Any engine"), *Generation.Engine.choices], required=False)
-    user_id = forms.CharField(required=False, max_length=255, label="User id")
-    generation = forms.RegexField(
-        regex=rf"^\s*{GENERATION_ID_PATTERN}\s*$",
-        required=False,
-        label="Generation id",
-        error_messages={"invalid": "A generation id is gen_ and 10 hexadecimal digits."},
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["platform"].queryset = platform_list()
-
-
-@require_GET
-@staff_required
 def generation_list(request: HttpRequest) -> HttpResponse:
     form = GenerationFilterForm(request.GET or None)
     filters: dict[str, Any] | None = {}
     if request.GET:
         filters = {k: v for k, v in form.cleaned_data.items() if v} if form.is_valid() else None
-    generations = generation_log(filters=filters) if filters is not None else Generation.objects.none()
+    generations: Any = generation_log(filters=filters) if filters is not None else []
     page = Paginator(generations, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "console/generations.html", {"form": form, "page": page, "nav": "generations"})
+    return render_page(request, "generations", {"form": form, "page": page})
 
 
 def _storage_key(generation: Generation, role: str) -> tuple[str, str, str]:
@@ -84,15 +61,13 @@ def _thumbnail(key: str, kind: str, fmt: str) -> bytes:
     try:
         rgb = _first_frame(key, fmt) if kind == MediaKind.VIDEO else load_image(media_read(key))
     except DetectionError as exc:
-        raise ApplicationError(exc.code, exc.message, status=422) from exc
+        raise media_error(exc) from exc
     return jpeg_thumbnail(rgb, THUMB_SIDE, quality=82)
 
 
-@require_GET
-@staff_required
 def generation_thumbnail(request: HttpRequest, generation_id: str, role: str) -> HttpResponse:
     """A small JPEG of the source, the target (first frame of a video) or the output."""
-    generation = Generation.objects.filter(pk=generation_number(generation_id) or 0).first()
+    generation = console_generation_find(generation_id=generation_id)
     if generation is None or role not in ROLES:
         return error_page(request, "Not found", "No such generation file.", status=404)
     key, kind, fmt = _storage_key(generation, role)
@@ -107,9 +82,3 @@ def generation_thumbnail(request: HttpRequest, generation_id: str, role: str) ->
             return error_page(request, "Not available", exc.message, status=exc.status)
         cache.set(cache_key, jpeg, CACHE_SECONDS)
     return HttpResponse(jpeg, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
-
-
-urlpatterns = [
-    path("", generation_list, name="generations"),
-    path("<str:generation_id>/<str:role>.jpg", generation_thumbnail, name="generation-thumb"),
-]

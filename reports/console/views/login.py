@@ -11,11 +11,13 @@ from typing import Any
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 
+from reports.console.pages import page_context, page_get
 from reports.services.login_guard import login_client_address, login_lockout_get
 
 
 class ConsoleLoginView(LoginView):
-    template_name = "console/login.html"
+    template_name = page_get("login").template
+    extra_context = page_context("login")
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

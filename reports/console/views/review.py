@@ -1,4 +1,7 @@
-"""The review queue, the item page, and the moderator actions behind them (claim, decide, bulk)."""
+"""The review queue, the item page, and the moderator actions behind them (claim, decide, bulk).
+
+The decisions, their buttons, bulk choices and messages come from ``reports.decisions``.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +11,30 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 
-from moderation.errors import ApplicationError
-from reports.console.access import action_view, allow, back_url, error_page, staff_required
+from moderation.core.errors import ApplicationError
+from reports.console.access import action_view, back_url, error_page
 from reports.console.evidence import item_evidence, veil
 from reports.console.forms import BulkDecisionForm, DecisionForm, QueueFilterForm, VersionForm
-from reports.console.review_history import history_events
+from reports.console.history import history_events
+from reports.console.pages import render_page
 from reports.console.selectors import console_scan_get
-from reports.models import ReporterStats, ReviewItem
-from reports.selectors import review_item_get, review_item_history, review_item_media, review_queue
+from reports.decisions import REPORT, SHORTCUTS, bulk_decisions, decision_get, decisions_for
+from reports.models import ReviewItem
+from reports.selectors import (
+    review_item_get,
+    review_item_history,
+    review_item_media,
+    review_item_reporters,
+    review_queue,
+)
 from reports.services.priority import reporter_trust, review_score_breakdown
-from reports.services.review import review_bulk_decide, review_claim, review_decide, review_release
+from reports.services.review_claims import review_claim, review_release
+from reports.services.review_decisions import review_bulk_decide, review_decide
 
 PAGE_SIZE = 50
-Decision = ReviewItem.Decision
-_PAST = {
-    Decision.CONFIRMED: "Confirmed as a deepfake",
-    Decision.DISMISSED: "Dismissed",
-    Decision.ESCALATED: "Escalated",
-    Decision.APPEAL_UPHELD: "Appeal upheld",
-    Decision.APPEAL_DENIED: "Appeal denied",
-}
 
 
 def _queue_url(**_: Any) -> str:
@@ -45,9 +49,17 @@ def _note_min_score() -> float:
     return float(settings.FAKEME_REPORTS["DISMISS_NOTE_MIN_SCORE"])
 
 
+def _note_required(item: ReviewItem, note_min: float) -> bool:
+    """Whether one of the item's decisions needs a note at its score (a high-score dismissal)."""
+    return item.score >= note_min and any(spec.note_from_high_score for spec in decisions_for(item.kind))
+
+
+def _done(decision: str) -> str:
+    spec = decision_get(decision)
+    return spec.done if spec is not None else decision
+
+
 # -- queue ------------------------------------------------------------------------------------
-@allow("GET")
-@staff_required
 def queue(request: HttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None)
     values = form.cleaned_data if form.is_valid() else {}
@@ -64,17 +76,18 @@ def queue(request: HttpRequest) -> HttpResponse:
     elif assignee == "none":
         filters["assignee"] = "none"
     error = ""
+    items: Any
     try:
         items = review_queue(**filters)
     except ApplicationError as exc:
-        error, items = exc.message, ReviewItem.objects.none()
+        error, items = exc.message, []
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     note_min = _note_min_score()
     rows = [
         {
             "item": item,
             "mine": item.assignee_id == request.user.pk,
-            "note_required": item.kind == ReviewItem.Kind.REPORT and item.score >= note_min,
+            "note_required": _note_required(item, note_min),
             # An item may have no scan yet (reported before any scan, re-scan still queued or failed).
             "threshold": item.scan.threshold if item.scan is not None else None,
         }
@@ -87,13 +100,18 @@ def queue(request: HttpRequest) -> HttpResponse:
         "error": error,
         "note_min": note_min,
         "bulk_max": settings.FAKEME_REPORTS["BULK_MAX_ITEMS"],
-        "nav": "queue",
+        "bulk_decisions": [
+            {"value": spec.value, "label": spec.bulk_label, "css": spec.buttons[REPORT].css}
+            for spec in bulk_decisions()
+        ],
+        # a report row's keys (console.js): shortcut action -> the decision it sends
+        "row_decisions": [
+            (spec.buttons[REPORT].shortcut.action, spec.value) for spec in decisions_for(REPORT)
+        ],
     }
-    return render(request, "console/queue.html", context)
+    return render_page(request, "queue", context)
 
 
-@allow("POST")
-@staff_required
 @action_view(_queue_url)
 def bulk_decide(request: HttpRequest) -> HttpResponse:
     form = BulkDecisionForm(request.POST)
@@ -103,21 +121,20 @@ def bulk_decide(request: HttpRequest) -> HttpResponse:
         return redirect(back_url(request, _queue_url()))
     data = form.cleaned_data
     versions: dict[str, int] = data["items"]
+    spec = decision_get(data["decision"])
+    assert spec is not None  # the form's choices are the registry's bulk decisions
     outcome = review_bulk_decide(
         item_ids=list(versions),
         user=request.user,
-        decision=data["decision"],
+        decision=spec.value,
         note=data["note"],
         expected_versions=versions,
-        allow_bank=data["allow_bank"] and data["decision"] == Decision.DISMISSED,
-        takedown=data["takedown"] and data["decision"] == Decision.CONFIRMED,
+        allow_bank=data["allow_bank"] and spec.bank_optional,
+        takedown=data["takedown"] and spec.takedown,
     )
-    verb = _PAST[Decision(data["decision"])]
     if outcome.decided:
-        messages.success(
-            request,
-            f"{verb}: {len(outcome.decided)} item(s) in one bulk action (audit group {outcome.group_id}).",
-        )
+        count, group = len(outcome.decided), outcome.group_id
+        messages.success(request, f"{spec.done}: {count} item(s) in one bulk action (audit group {group}).")
     for item_id, exc in outcome.failed.items():
         messages.error(request, f"Item {item_id[:8]}… was skipped: {exc.message}")
     return redirect(back_url(request, _queue_url()))
@@ -126,18 +143,10 @@ def bulk_decide(request: HttpRequest) -> HttpResponse:
 # -- item page --------------------------------------------------------------------------------
 def _reports_with_accuracy(item: ReviewItem) -> list[dict[str, Any]]:
     """The item's reports, each with its reporter's track record on the platform (one query)."""
-    reports = list(item.reports.all())
-    stats = {
-        s.reporter_id: s
-        for s in ReporterStats.objects.filter(
-            platform_id=item.platform_id, reporter_id__in={r.reporter_id for r in reports}
-        )
-    }
     minimum = settings.FAKEME_REPORTS["ACCURACY_MIN_DECIDED"]
     rows = []
-    for report in reports:
-        s = stats.get(report.reporter_id)
-        agreed, rejected = (s.agreed, s.rejected) if s else (0, 0)
+    for report, stats in review_item_reporters(item=item):
+        agreed, rejected = (stats.agreed, stats.rejected) if stats else (0, 0)
         decided = agreed + rejected
         rows.append(
             {
@@ -152,8 +161,26 @@ def _reports_with_accuracy(item: ReviewItem) -> list[dict[str, Any]]:
     return rows
 
 
-@allow("GET")
-@staff_required
+def _decision_buttons(item: ReviewItem) -> list[dict[str, str]]:
+    """The item's decision buttons, in the keys' order; escalation is not offered twice."""
+    buttons = [
+        (spec, spec.buttons[item.kind])
+        for spec in decisions_for(item.kind)
+        if spec.resolves or item.status != ReviewItem.Status.ESCALATED
+    ]
+    buttons.sort(key=lambda pair: SHORTCUTS.index(pair[1].shortcut))
+    return [
+        {
+            "value": spec.value,
+            "label": button.label.format(hashtag=item.platform.fake_hashtag),
+            "css": button.css,
+            "action": button.shortcut.action,
+            "key": button.shortcut.key,
+        }
+        for spec, button in buttons
+    ]
+
+
 def item_detail(request: HttpRequest, item_id: str) -> HttpResponse:
     try:
         item = review_item_get(item_id=item_id)
@@ -170,13 +197,18 @@ def item_detail(request: HttpRequest, item_id: str) -> HttpResponse:
         "reports": _reports_with_accuracy(item),
         "breakdown": review_score_breakdown(item),
         "history": history_events(review_item_history(item=item)),
-        "note_required": item.kind == ReviewItem.Kind.REPORT and item.score >= _note_min_score(),
+        "note_required": _note_required(item, _note_min_score()),
         "note_min": _note_min_score(),
         "is_mine": item.assignee_id == request.user.pk,
-        "decision_label": _PAST.get(Decision(item.decision)) if item.decision else "",
-        "nav": "queue",
+        "decision_label": _done(item.decision) if item.decision else "",
+        "decision_buttons": _decision_buttons(item),
+        "bank_help": "; ".join(spec.bank_help for spec in decisions_for(item.kind) if spec.bank_help),
+        "decision_options": {
+            "takedown": any(spec.takedown for spec in decisions_for(item.kind)),
+            "allow_bank": any(spec.bank_optional for spec in decisions_for(item.kind)),
+        },
     }
-    return render(request, "console/item.html", context)
+    return render_page(request, "item", context)
 
 
 def _version(request: HttpRequest) -> int:
@@ -188,8 +220,6 @@ def _version(request: HttpRequest) -> int:
     return form.cleaned_data["version"]
 
 
-@allow("POST")
-@staff_required
 @action_view(_item_url)
 def item_claim(request: HttpRequest, item_id: str) -> HttpResponse:
     item = review_claim(item_id=item_id, user=request.user, expected_version=_version(request))
@@ -197,8 +227,6 @@ def item_claim(request: HttpRequest, item_id: str) -> HttpResponse:
     return redirect(back_url(request, _item_url(item_id=item_id)))
 
 
-@allow("POST")
-@staff_required
 @action_view(_item_url)
 def item_release(request: HttpRequest, item_id: str) -> HttpResponse:
     item = review_release(item_id=item_id, user=request.user, expected_version=_version(request))
@@ -206,8 +234,6 @@ def item_release(request: HttpRequest, item_id: str) -> HttpResponse:
     return redirect(back_url(request, _item_url(item_id=item_id)))
 
 
-@allow("POST")
-@staff_required
 @action_view(_item_url)
 def item_decide(request: HttpRequest, item_id: str) -> HttpResponse:
     form = DecisionForm(request.POST)
@@ -215,22 +241,22 @@ def item_decide(request: HttpRequest, item_id: str) -> HttpResponse:
         raise ApplicationError("invalid", "The decision form was incomplete; reload the page and try again.")
     data = form.cleaned_data
     decision = data["decision"]
+    spec = decision_get(decision)
     item = review_decide(
         item_id=item_id,
         user=request.user,
         decision=decision,
         expected_version=data["version"],
         note=data["note"],
-        takedown=data["takedown"] and decision == Decision.CONFIRMED,
-        allow_bank=data["allow_bank"] and decision == Decision.DISMISSED,
+        takedown=data["takedown"] and spec is not None and spec.takedown,
+        allow_bank=data["allow_bank"] and spec is not None and spec.bank_optional,
         bank_media=data["bank_media"],
     )
-    label = _PAST.get(Decision(decision), decision) if decision in Decision.values else decision
     extras = []
     if item.takedown_requested:
         extras.append("takedown requested")
-    if decision == Decision.DISMISSED and item.allow_listed:
+    if spec is not None and spec.bank_optional and item.allow_listed:
         extras.append("media added to the allow bank")
     suffix = f" ({', '.join(extras)})" if extras else ""
-    messages.success(request, f"{label}: post {item.external_post_id}{suffix}.")
+    messages.success(request, f"{_done(decision)}: post {item.external_post_id}{suffix}.")
     return redirect(back_url(request, _item_url(item_id=item_id)))

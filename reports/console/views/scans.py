@@ -9,19 +9,19 @@ import cv2
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from detection.errors import DetectionError
 from detection.imaging import load_image
-from moderation.errors import ApplicationError
-from moderation.models import Scan, ScanMedia
-from moderation.services.media import media_read
+from moderation.core.errors import ApplicationError
+from moderation.core.media import media_read
+from moderation.scans.models import Scan, ScanMedia
 from reports.console import evidence_images
-from reports.console.access import allow, error_page, staff_required
+from reports.console.access import error_page, media_error
 from reports.console.csv_export import csv_response
 from reports.console.evidence import scan_evidence, veil
 from reports.console.forms import ScanFilterForm
 from reports.console.history import post_history
+from reports.console.pages import render_page
 from reports.console.selectors import console_scan_get, console_scan_list, console_scan_media_get
 from reports.selectors import scan_feedback_list
 
@@ -55,17 +55,13 @@ def _error_response(request: HttpRequest, exc: ApplicationError) -> HttpResponse
     return error_page(request, "Not available", exc.message, status=exc.status)
 
 
-@allow("GET")
-@staff_required
 def scan_list(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
-    scans = console_scan_list(filters=filters) if filters is not None else Scan.objects.none()
+    scans: Any = console_scan_list(filters=filters) if filters is not None else []
     page = Paginator(scans, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "console/scans.html", {"form": form, "page": page, "nav": "scans"})
+    return render_page(request, "scans", {"form": form, "page": page})
 
 
-@allow("GET")
-@staff_required
 def scan_csv(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     if filters is None:
@@ -98,8 +94,6 @@ def _form_errors(form: ScanFilterForm) -> str:
     )
 
 
-@allow("GET")
-@staff_required
 def scan_detail(request: HttpRequest, scan_id: str) -> HttpResponse:
     try:
         scan = console_scan_get(scan_id=scan_id)
@@ -110,13 +104,10 @@ def scan_detail(request: HttpRequest, scan_id: str) -> HttpResponse:
         "evidence": veil(scan_evidence(scan), user=request.user, session=request.session),
         "history": post_history(platform=scan.platform, external_id=scan.external_id),
         "feedback": scan_feedback_list(scan=scan),
-        "nav": "scans",
     }
-    return render(request, "console/scan_detail.html", context)
+    return render_page(request, "scan", context)
 
 
-@allow("GET")
-@staff_required
 def media_file(request: HttpRequest, scan_id: str, index: int) -> HttpResponse:
     """The stored file, to staff only (never a public URL); formats browsers cannot show become PNG."""
     try:
@@ -170,7 +161,7 @@ def _png_preview(media: ScanMedia) -> HttpResponse:
     try:
         rgb = load_image(media_read(media.storage_key))
     except DetectionError as exc:
-        raise ApplicationError(exc.code, exc.message, status=422) from exc
+        raise media_error(exc) from exc
     ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise ApplicationError("render_failed", "The image could not be converted for display.", status=500)
@@ -189,8 +180,6 @@ def _frame_param(request: HttpRequest) -> int | None:
         raise ApplicationError("invalid_frame", "The frame must be a whole number.") from None
 
 
-@allow("GET")
-@staff_required
 def face_heatmap(request: HttpRequest, scan_id: str, index: int, face: int) -> HttpResponse:
     try:
         media = console_scan_media_get(scan_id=scan_id, index=index)
@@ -200,8 +189,6 @@ def face_heatmap(request: HttpRequest, scan_id: str, index: int, face: int) -> H
     return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
-@allow("GET")
-@staff_required
 def frame_thumbnail(request: HttpRequest, scan_id: str, index: int, frame: int) -> HttpResponse:
     try:
         media = console_scan_media_get(scan_id=scan_id, index=index)
@@ -211,8 +198,6 @@ def frame_thumbnail(request: HttpRequest, scan_id: str, index: int, frame: int) 
     return HttpResponse(jpeg, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
-@allow("GET")
-@staff_required
 def media_thumbnail(request: HttpRequest, scan_id: str, index: int) -> HttpResponse:
     try:
         media = console_scan_media_get(scan_id=scan_id, index=index)

@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from moderation.errors import ApplicationError
-from moderation.models import ScanMedia
-from reports.console.access import action_view, allow, back_url, staff_required
+from moderation.core.errors import ApplicationError
+from moderation.scans.models import ScanMedia
+from reports.console.access import action_view, back_url
 from reports.console.selectors import console_scan_get
 from reports.services.media_veil import media_reveal, moderator_blur_set
 
@@ -18,8 +18,6 @@ def _scan_url(*, scan_id: str, index: int | None = None) -> str:
     return reverse("console:scan", args=[scan_id])
 
 
-@allow("POST")
-@staff_required
 @action_view(_scan_url)
 def reveal(request: HttpRequest, scan_id: str, index: int) -> HttpResponse:
     scan = console_scan_get(scan_id=scan_id)
@@ -32,8 +30,6 @@ def reveal(request: HttpRequest, scan_id: str, index: int) -> HttpResponse:
     return redirect(back_url(request, _scan_url(scan_id=scan_id)) + f"#media-{index}")
 
 
-@allow("POST")
-@staff_required
 def blur_setting(request: HttpRequest) -> HttpResponse:
     blur = request.POST.get("blur") == "on"
     moderator_blur_set(user=request.user, blur=blur)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
-from moderation.errors import ApplicationError
-from reports.console.access import allow, application_error_message, staff_required
+from moderation.core.errors import ApplicationError
+from reports.console.access import application_error_message
 from reports.console.forms import WatermarkUploadForm
+from reports.console.pages import render_page
 from reports.console.watermark_tool import watermark_inspect
 
 
-@allow("GET", "POST")
-@staff_required
 def watermark_check(request: HttpRequest) -> HttpResponse:
     result, error, status = None, "", 200
     if request.method == "POST":
@@ -26,5 +24,5 @@ def watermark_check(request: HttpRequest) -> HttpResponse:
             status = 400
     else:
         form = WatermarkUploadForm()
-    context = {"form": form, "result": result, "error": error, "nav": "watermark"}
-    return render(request, "console/watermark.html", context, status=status)
+    context = {"form": form, "result": result, "error": error}
+    return render_page(request, "watermark", context, status=status)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from moderation.models import Platform
+from moderation.core.models import Platform
 from reports.services.training_export import training_faces_export
 
 

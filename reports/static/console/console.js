@@ -91,8 +91,8 @@
     select(found >= 0 ? found : 0, false);
   }
 
-  /* Submit one decision/claim for a row through the shared hidden form. */
-  var DECISIONS = { confirm: "confirmed", dismiss: "dismissed", escalate: "escalated" };
+  /* Submit one decision/claim for a row through the shared hidden form; the form names the decision
+     each key sends (data-decision-<action>, from the registry in reports/decisions.py). */
   function act(action) {
     var row = rows[current];
     var form = $("#row-action");
@@ -106,7 +106,7 @@
     form.action = url;
     form.elements.version.value = row.getAttribute("data-version");
     form.elements.decision.disabled = action === "claim";
-    form.elements.decision.value = DECISIONS[action] || "";
+    form.elements.decision.value = form.getAttribute("data-decision-" + action) || "";
     form.submit();
   }
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import security_helpers  # noqa: F401  (puts the scan/report helper folders on sys.path first)
-from scan_helpers import load_scan_fixtures
 
-_scans = load_scan_fixtures()
+from tests.support import scan_fixtures as _scans
+
 _scan_settings = _scans._scan_settings  # autouse: detector weights, MEDIA_ROOT in a tmp dir
 scan_weights = _scans.scan_weights
 media_root = _scans.media_root

@@ -1,4 +1,4 @@
-"""Media URL fetching (moderation/media_fetch.py) against a hostile server and hostile DNS, on top of
+"""Media URL fetching (moderation/core/media_fetch.py) against a hostile server and hostile DNS, on top of
 tests/scans/test_scan_ssrf.py (literal internal addresses, a redirect to localhost or the metadata
 address, the declared-size limit, a trickling server, a mixed DNS answer at the guard):
 
@@ -30,10 +30,11 @@ from typing import Any
 import pytest
 import urllib3
 from rest_framework.test import APIClient
-from security_helpers import LocalServer, PlatformFactory, stored_files
 
-from moderation import media_fetch
-from moderation.models import Platform, Scan
+from moderation.core import media_fetch
+from moderation.core.models import Platform
+from moderation.scans.models import Scan
+from tests.support.security import LocalServer, PlatformFactory, stored_files
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 from django.urls import reverse
 
-from reports.models import AuditEntry
+from moderation.core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,9 @@ import numpy as np
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
-from security_helpers import (
+
+from generation.models import Generation
+from tests.support.security import (
     CONSENT,
     World,
     build_world,
@@ -36,8 +38,6 @@ from security_helpers import (
     new_generation_id,
     upload,
 )
-
-from generation.models import Generation
 
 pytestmark = pytest.mark.django_db
 

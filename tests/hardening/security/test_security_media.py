@@ -16,9 +16,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
-from security_helpers import upload
 
-from moderation.models import Platform, ScanMedia
+from moderation.core.models import Platform
+from moderation.scans.models import ScanMedia
+from tests.support.security import upload
 
 pytestmark = pytest.mark.django_db
 

@@ -16,11 +16,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
-from security_helpers import key_client, upload
 
-from moderation import auth
-from moderation.models import ApiKey, Platform
-from moderation.services.platforms import api_key_create, api_key_revoke
+from moderation.core import auth
+from moderation.core.models import ApiKey, Platform
+from moderation.core.platforms import api_key_create, api_key_revoke
+from tests.support.security import key_client, upload
 
 pytestmark = pytest.mark.django_db
 

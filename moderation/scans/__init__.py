@@ -1,0 +1,1 @@
+"""The scan feature: submit a post's media, run the detector and the provenance signals, decide, tag."""

@@ -1,1 +1,0 @@
-"""Writes and actions (HackSoft style): every change to the scan API's data goes through here."""
