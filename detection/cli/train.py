@@ -13,6 +13,7 @@ from typing import Any
 
 from detection.cli.common import CliError, Output
 from detection.training.catalog import Catalog, CatalogError, check_trainable
+from detection.training.clip_frames import ClipFrames, extract_clip_frames
 from detection.training.config import TrainConfig, parse_group_weights
 from detection.training.device import DeviceUnavailable, resolve_device
 from detection.training.pipeline import overfit_check, train_and_export
@@ -180,6 +181,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a data catalog: train on every image folder its role column marks 'train' "
         "(reals as --data, fakes as --fake); 'dev-eval' folders are never trained on",
     )
+    parser.add_argument(
+        "--clip-frames",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --sources: also train on N frames of each of half the train-role clips (the other "
+        "half stays for the clip calibration); 0: photos only",
+    )
     parser.add_argument("--gan", nargs="*", default=[], help="folders of GAN-made faces (label: fake)")
     parser.add_argument("--fake", nargs="*", default=[], help="folders of other fake faces (label: fake)")
     parser.add_argument(
@@ -205,6 +214,13 @@ def run(options: dict[str, Any], out: Output, *, configured_weights: Sequence[Pa
     """Train, calibrate, export to ``--out`` (default: the first of ``configured_weights``) and write
     the report."""
     reals, fakes = data_folders(options)
+    frames = ClipFrames()
+    if options.get("clip_frames") and options["sources"]:
+        frames = extract_clip_frames(
+            Catalog.read(options["sources"]), Path(options["run_dir"]) / "clip-frames", options["clip_frames"]
+        )
+        out.write(f"clip frames: {frames.frames} from {len(frames.trained_clips)} train-role clips")
+        reals, fakes = reals + frames.reals, fakes + frames.fakes
     folders = [*reals, *options["gan"], *fakes]
     for folder in folders:
         if not Path(folder).is_dir():
@@ -222,6 +238,7 @@ def run(options: dict[str, Any], out: Output, *, configured_weights: Sequence[Pa
         fake_dirs=fakes,
         init_weights=options["init_weights"],
         catalog=options["sources"],
+        trained_clips=tuple(frames.trained_clips),
     )
     extra = {}
     if options["overfit_check"]:

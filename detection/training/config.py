@@ -48,6 +48,8 @@ class TrainConfig:
     review_fpr: float | None = 0.05
     calibration: str = "auto"  # "temperature", "platt" or "auto" (the better on held-out data)
     catalog: str | None = None  # SOURCES.tsv: its dev-eval folders get the cross-source report
+    # Train-role clips whose frames were trained on (``--clip-frames``): left out of the clip calibration.
+    trained_clips: tuple[str, ...] = ()
     overfit: int = 0  # >0: train on this many fixed samples only (sanity check)
     version: str = "1.0.0"
     cache_dir: str = ".cache"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -84,16 +85,19 @@ def cross_source_reports(
     cache_dir: Path,
     log=print,
     store_choice: bool = True,
+    trained_clips: Collection[str] = (),
 ) -> dict[str, dict[str, Any]]:
     """The cross-source report of ``weights`` (first) and of each baseline, keyed by version.
 
     The video aggregate of ``weights`` and its clip logit shift are chosen on the catalog's
-    train-role clips and, with ``store_choice``, stored in its card; dev-eval clips only ever
-    report them."""
+    train-role clips, less ``trained_clips`` (those whose frames it trained on), and, with
+    ``store_choice``, stored in its card; dev-eval clips only ever report them."""
     catalog = Catalog.read(catalog_file)
     if store_choice:
         card = ModelCard.from_json(card_path_for(weights))
-        train_clips = score_catalog(weights, catalog, cache_dir, role="train", kinds=("video",), log=log)
+        scored = score_catalog(weights, catalog, cache_dir, role="train", kinds=("video",), log=log)
+        seen = set(trained_clips)
+        train_clips = [s for s in scored if s.path not in seen]
         card.video_aggregation, card.video_logit_shift, table = choose_video_calibration(
             train_clips, card.threshold, card.video_logit_shift
         )
@@ -102,6 +106,7 @@ def cross_source_reports(
             "video_aggregation_choice": {
                 "chosen": card.video_aggregation,
                 "logit_shift": card.video_logit_shift,
+                "clips_left_out_as_trained_on": len(scored) - len(train_clips),
                 "train_clips": table,
             },
         }
@@ -197,7 +202,13 @@ def evaluate_weights(
     cross = None
     if cfg.catalog:
         cross = cross_source_reports(
-            weights, cfg.catalog, baselines or [], Path(cfg.cache_dir), log=log, store_choice=recalibrate
+            weights,
+            cfg.catalog,
+            baselines or [],
+            Path(cfg.cache_dir),
+            log=log,
+            store_choice=recalibrate,
+            trained_clips=cfg.trained_clips,
         )
         card = replace(ModelCard.from_json(card_path_for(weights)), test_time_flip=card.test_time_flip)
         if recalibrate:
