@@ -127,6 +127,23 @@ def cross_source_reports(
     return reports
 
 
+def catalog_reports(
+    weights: Path, cfg: TrainConfig, baselines: list[Path], log=print, store_choice: bool = True
+) -> dict[str, dict[str, Any]]:
+    """``cross_source_reports`` for a run's config: its catalog, cache, and the clips it trained on
+    (one call for training and evaluation, so neither can forget to leave those clips out)."""
+    assert cfg.catalog is not None
+    return cross_source_reports(
+        weights,
+        cfg.catalog,
+        baselines,
+        Path(cfg.cache_dir),
+        log=log,
+        store_choice=store_choice,
+        trained_clips=cfg.trained_clips,
+    )
+
+
 def train_and_export(
     cfg: TrainConfig,
     weights_out: Path,
@@ -150,7 +167,7 @@ def train_and_export(
     save_detector(model, card, weights_out)
     cross = None
     if cfg.catalog:
-        cross = cross_source_reports(weights_out, cfg.catalog, baselines or [], Path(cfg.cache_dir), log=log)
+        cross = catalog_reports(weights_out, cfg, baselines or [], log=log)
         card = ModelCard.from_json(card_path_for(weights_out))
         card.metrics = {**card.metrics, "cross_source": next(iter(cross.values()))}
         card.to_json(card_path_for(weights_out))
@@ -201,15 +218,7 @@ def evaluate_weights(
         card.to_json(card_path_for(weights))
     cross = None
     if cfg.catalog:
-        cross = cross_source_reports(
-            weights,
-            cfg.catalog,
-            baselines or [],
-            Path(cfg.cache_dir),
-            log=log,
-            store_choice=recalibrate,
-            trained_clips=cfg.trained_clips,
-        )
+        cross = catalog_reports(weights, cfg, baselines or [], log=log, store_choice=recalibrate)
         card = replace(ModelCard.from_json(card_path_for(weights)), test_time_flip=card.test_time_flip)
         if recalibrate:
             card.metrics = {**card.metrics, "cross_source": next(iter(cross.values()))}

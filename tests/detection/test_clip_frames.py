@@ -6,10 +6,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from detection.model import ModelCard, card_path_for
 from detection.training.catalog import Catalog
 from detection.training.clip_frames import extract_clip_frames, trains_on
-from detection.training.pipeline import cross_source_reports
+from detection.training.config import TrainConfig
+from detection.training.pipeline import catalog_reports
 from tests.detection.fakeme_media import make_random_weights
 
 HEADER = "folder\tlabel\tmethod\tkind\trole\tn\tpeople\tstyle\tlicence\torigin\tnote\n"
@@ -61,13 +64,24 @@ def test_frames_of_the_training_half_are_written_per_source_and_dev_eval_is_not_
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.jpg")} == before
 
 
-def test_the_clip_calibration_leaves_out_the_clips_trained_on(tmp_path: Path, face_video: Path) -> None:
+def test_the_clip_calibration_leaves_out_the_clips_trained_on(
+    tmp_path: Path, face_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A relative catalog path, as `train_detector --sources ../shared/data/SOURCES.tsv` gives.
     sources = _catalog(tmp_path, face_video)
-    frames = extract_clip_frames(Catalog.read(sources), tmp_path / "frames", per_clip=2)
+    monkeypatch.chdir(tmp_path)
+    relative = sources.relative_to(tmp_path)
+    frames = extract_clip_frames(Catalog.read(relative), tmp_path / "frames", per_clip=2)
     weights = make_random_weights(tmp_path / "w.safetensors")
-    cross_source_reports(
-        weights, sources, [], tmp_path / "cache", log=lambda *a: None, trained_clips=frames.trained_clips
+    # The run's config carries the clips: training and evaluation both report through it.
+    cfg = TrainConfig(
+        real_dirs=[],
+        out_dir=str(tmp_path / "run"),
+        catalog=str(relative),
+        cache_dir=str(tmp_path / "cache"),
+        trained_clips=tuple(frames.trained_clips),
     )
+    catalog_reports(weights, cfg, [], log=lambda *a: None)
     choice = ModelCard.from_json(card_path_for(weights)).training["video_aggregation_choice"]
     kept = 2 * len(NAMES) - len(frames.trained_clips)
     assert choice["clips_left_out_as_trained_on"] == len(frames.trained_clips) > 0
