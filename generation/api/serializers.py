@@ -140,7 +140,7 @@ class GenerationOutputSerializer(serializers.ModelSerializer):
     result = serializers.JSONField(help_text="Engine settings used; faces (images) or frames (videos).")
     error = serializers.SerializerMethodField()
     # The public name stays ``finished_at`` (API v1); the row's field is the job lifecycle's ``completed_at``.
-    finished_at = serializers.DateTimeField(source="completed_at", allow_null=True, read_only=True)
+    finished_at = serializers.DateTimeField(source="completed_at", allow_null=True, required=False)
 
     class Meta:
         model = Generation
