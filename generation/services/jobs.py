@@ -9,10 +9,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db.models import QuerySet
-from kombu.exceptions import OperationalError as BrokerError
 
 from generation.models import Generation
 from generation.services.tasks import generation_run
+from moderation.core.broker import task_send
 from moderation.core.jobs import JobKind, MediaPurge, job_is_running
 from moderation.core.models import Platform
 
@@ -32,12 +32,13 @@ def generation_enqueue(generation_id: int) -> bool:
     """Send the generation to the workers. False when the broker cannot be reached: the generation
     stays queued (the API answers 202 all the same; the row is the truth) and the ``requeue_stranded``
     sweep (``moderation.core.recovery``) sends it again later."""
-    try:
-        generation_run.delay(generation_id)
-    except BrokerError as exc:
-        logger.warning("generation %s stays queued, broker unavailable: %s", generation_id, exc)
-        return False
-    return True
+    return task_send(
+        generation_run,
+        generation_id,
+        what=f"generation {generation_id} stays queued",
+        log=logger,
+        level=logging.WARNING,
+    )
 
 
 def _expired_files(platform: Platform, cutoff: datetime) -> QuerySet:

@@ -30,9 +30,9 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
 from moderation.core import media_fetch
+from moderation.core.broker import task_send
 from moderation.core.models import Platform, WebhookAttempt, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -88,12 +88,13 @@ def webhook_event_create(
 def webhook_enqueue(delivery_id: str, countdown: float | None = None) -> bool:
     """Queue an attempt. False when the broker cannot be reached: the delivery stays pending and the
     ``requeue_stranded`` sweep queues it again once it is overdue (its webhook-id never changes)."""
-    try:
-        webhook_deliver.apply_async((delivery_id,), countdown=countdown)
-    except BrokerError as exc:
-        logger.error("webhook delivery %s stays pending, broker unavailable: %s", delivery_id, exc)
-        return False
-    return True
+    return task_send(
+        webhook_deliver,
+        delivery_id,
+        what=f"webhook delivery {delivery_id} stays pending",
+        log=logger,
+        countdown=countdown,
+    )
 
 
 def webhook_attempt(*, delivery_id: str) -> float | None:

@@ -10,8 +10,8 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db.models import QuerySet
-from kombu.exceptions import OperationalError as BrokerError
 
+from moderation.core.broker import task_send
 from moderation.core.jobs import JobKind, MediaPurge, job_is_running
 from moderation.core.models import Platform
 from moderation.scans.models import Scan, ScanMedia
@@ -29,12 +29,7 @@ def scan_lock_key(scan_id: Any) -> int:
 def scan_enqueue(scan_id: Any) -> bool:
     """Send the scan to the workers. False when the broker cannot be reached: the scan stays queued
     (the API answers 202 all the same) and the ``requeue_stranded`` sweep sends it again later."""
-    try:
-        scan_process.delay(str(scan_id))
-    except BrokerError as exc:
-        logger.error("scan %s stays queued, broker unavailable: %s", scan_id, exc)
-        return False
-    return True
+    return task_send(scan_process, str(scan_id), what=f"scan {scan_id} stays queued", log=logger)
 
 
 def _expired_media(platform: Platform, cutoff: datetime) -> QuerySet:
