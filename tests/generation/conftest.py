@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+# The API client of a platform, as the scan tests use it.
+from tests.support.scan_fixtures import client_for  # noqa: F401
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_WEIGHTS = REPO_ROOT / "detection" / "weights" / "fakeme-effnetv2s.safetensors"
 
@@ -40,21 +43,6 @@ def gen_env(settings: Any, tmp_path: Path, tmp_path_factory: pytest.TempPathFact
     settings.CACHES = {"default": {"BACKEND": locmem, "LOCATION": "generation-tests"}}
     yield tmp_path / "media"
     reset_detectors()
-
-
-@pytest.fixture
-def client_for(db: None) -> Callable[[Any], Any]:
-    from rest_framework.test import APIClient
-
-    from moderation.core.platforms import api_key_create
-
-    def make(platform: Any) -> APIClient:
-        _, raw = api_key_create(platform=platform, name="test")
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-        return client
-
-    return make
 
 
 @pytest.fixture
